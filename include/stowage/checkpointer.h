@@ -1,0 +1,172 @@
+// stowage layer: checkpoint
+//
+// Checkpointer and AsyncCheckpointer make a handler's save atomic, as Orbax's
+// do (orbax `_src/checkpointers/checkpointer.py`, `async_checkpointer.py`,
+// `_src/path/atomicity.py`):
+//   1. the save goes into the sibling `<dir>.orbax-checkpoint-tmp`, with an
+//      initial `_CHECKPOINT_METADATA` (init timestamp);
+//   2. the handler writes its files there and finalizes;
+//   3. `_CHECKPOINT_METADATA` gets the handler typestr, custom metadata and
+//      commit timestamp, `commit_success.txt` is written, everything is
+//      fsynced, and the temporary directory is renamed to `<dir>`.
+// A crash at any point leaves either no `<dir>` (or the previous one, when
+// forcing an overwrite) plus a temporary directory that is never taken for a
+// checkpoint and is removed by the next save of the same `<dir>`.
+//
+// `Handler` needs: `SaveArgsType`, `RestoreArgsType`, `Restored`, `kTypestr`,
+// `AsyncSave(dir, SaveArgsType) -> Result<std::vector<Future<void>>>`,
+// `Restore(dir, const RestoreArgsType&) -> Result<Restored>`,
+// `Finalize(dir) -> Status` (ArrayCheckpointHandler qualifies).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "stowage/future.h"
+#include "stowage/kvstore.h"
+
+namespace stowage {
+
+struct CheckpointSaveOptions {
+  // Replace an existing checkpoint at the destination (the old one stays in
+  // place until the new one is complete). Otherwise kAlreadyExists.
+  bool force = false;
+  // Stored as `custom_metadata` in `_CHECKPOINT_METADATA`.
+  nlohmann::ordered_json custom_metadata = nlohmann::ordered_json::object();
+  kvstore::FsyncPolicy fsync = kvstore::FsyncPolicy::kEveryWrite;
+};
+
+namespace internal {
+
+// Steps 1 and 3 of the protocol above, shared by both checkpointers.
+// BeginAtomicSave returns the temporary directory to save into.
+// Errors: kAlreadyExists (destination exists and !force), kIo.
+Result<std::filesystem::path> BeginAtomicSave(const std::filesystem::path& directory,
+                                              const CheckpointSaveOptions& options);
+Status CommitAtomicSave(const std::filesystem::path& temporary,
+                        const std::filesystem::path& directory, std::string_view item_handler,
+                        const CheckpointSaveOptions& options);
+// Removes the temporary directory of a failed save.
+void AbandonAtomicSave(const std::filesystem::path& temporary);
+// OK when `directory` is a finalized checkpoint. Errors: kNotFound,
+// kInvalidArgument (an unfinished temporary directory).
+Status CheckFinalized(const std::filesystem::path& directory);
+
+}  // namespace internal
+
+// Saves synchronously and atomically through `Handler`.
+template <typename Handler>
+class Checkpointer {
+ public:
+  explicit Checkpointer(Handler handler) : handler_(std::move(handler)) {}
+
+  // Saves `args` to `directory` atomically (see the file comment). On error
+  // nothing is left at `directory` (or the previous checkpoint is intact).
+  Status Save(const std::filesystem::path& directory, typename Handler::SaveArgsType args,
+              const CheckpointSaveOptions& options = {}) {
+    STOWAGE_ASSIGN_OR_RETURN(auto temporary, internal::BeginAtomicSave(directory, options));
+    Status status = SaveInto(temporary, std::move(args));
+    if (status.has_value()) {
+      status = internal::CommitAtomicSave(temporary, directory, Handler::kTypestr, options);
+    }
+    if (!status.has_value()) internal::AbandonAtomicSave(temporary);
+    return status;
+  }
+
+  // Restores a finalized checkpoint. Errors: those of CheckFinalized and of
+  // the handler's Restore.
+  Result<typename Handler::Restored> Restore(const std::filesystem::path& directory,
+                                             const typename Handler::RestoreArgsType& args = {}) {
+    STOWAGE_RETURN_IF_ERROR(internal::CheckFinalized(directory));
+    return handler_.Restore(directory, args);
+  }
+
+  Handler& handler() { return handler_; }
+
+ private:
+  Status SaveInto(const std::filesystem::path& temporary, typename Handler::SaveArgsType args) {
+    STOWAGE_ASSIGN_OR_RETURN(auto futures, handler_.AsyncSave(temporary, std::move(args)));
+    STOWAGE_RETURN_IF_ERROR(WaitAll(futures));
+    return handler_.Finalize(temporary);
+  }
+
+  Handler handler_;
+};
+
+// Saves in the background: AsyncSave returns once the data is snapshotted;
+// writing, finalizing and the atomic commit happen on worker threads.
+// Destruction waits for the save in flight.
+template <typename Handler>
+class AsyncCheckpointer {
+ public:
+  explicit AsyncCheckpointer(Handler handler) : handler_(std::move(handler)) {}
+  ~AsyncCheckpointer() { (void)WaitUntilFinished(); }
+  AsyncCheckpointer(const AsyncCheckpointer&) = delete;
+  AsyncCheckpointer& operator=(const AsyncCheckpointer&) = delete;
+
+  // Waits for the previous save to commit, snapshots `args`, starts the
+  // save and returns a future of its commit. Nothing is visible at
+  // `directory` before that future is ready; on failure nothing is.
+  Result<Future<void>> AsyncSave(const std::filesystem::path& directory,
+                                 typename Handler::SaveArgsType args,
+                                 const CheckpointSaveOptions& options = {}) {
+    (void)WaitUntilFinished();
+    STOWAGE_ASSIGN_OR_RETURN(auto temporary, internal::BeginAtomicSave(directory, options));
+    auto futures = handler_.AsyncSave(temporary, std::move(args));
+    if (!futures.has_value()) {
+      internal::AbandonAtomicSave(temporary);
+      return futures.error();
+    }
+    auto promise = std::make_shared<Promise<void>>();
+    Future<void> committed = promise->future();
+    {
+      std::lock_guard lock(mutex_);
+      in_flight_ = committed;
+    }
+    WhenAll(std::move(*futures))
+        .OnReady([this, promise, temporary, directory, options](const Status& written) {
+          Status status = written;
+          if (status.has_value()) status = handler_.Finalize(temporary);
+          if (status.has_value()) {
+            status = internal::CommitAtomicSave(temporary, directory, Handler::kTypestr, options);
+          }
+          if (!status.has_value()) internal::AbandonAtomicSave(temporary);
+          promise->Set(std::move(status));
+        });
+    return committed;
+  }
+
+  // Waits for the save in flight (if any) and returns its outcome.
+  Status WaitUntilFinished() {
+    std::optional<Future<void>> in_flight;
+    {
+      std::lock_guard lock(mutex_);
+      in_flight = in_flight_;
+    }
+    if (!in_flight) return OkStatus();
+    return in_flight->Wait();
+  }
+
+  // Restores a finalized checkpoint (waits for nothing).
+  Result<typename Handler::Restored> Restore(const std::filesystem::path& directory,
+                                             const typename Handler::RestoreArgsType& args = {}) {
+    STOWAGE_RETURN_IF_ERROR(internal::CheckFinalized(directory));
+    return handler_.Restore(directory, args);
+  }
+
+  Handler& handler() { return handler_; }
+
+ private:
+  Handler handler_;
+  std::mutex mutex_;
+  std::optional<Future<void>> in_flight_;
+};
+
+}  // namespace stowage

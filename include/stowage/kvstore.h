@@ -1,0 +1,89 @@
+// stowage layer: kvstore
+//
+// A Store maps string keys to byte values. Keys use '/' as a separator; a
+// store gives it no meaning beyond List(prefix). Formats (zarr) reach storage
+// only through this interface, so a new backend never touches a format.
+//
+// Thread safety: every method may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stowage/error.h"
+
+namespace stowage::kvstore {
+
+using Bytes = std::vector<std::byte>;
+
+struct WriteOptions {
+  // When true, a concurrent or later reader sees the old value or the whole
+  // new value, never a mix (file store: temp file + rename). Metadata is
+  // written this way; bulk chunk data inside an uncommitted checkpoint is not.
+  bool atomic = false;
+};
+
+struct ReadOptions {
+  // A value larger than this fails with kDataLoss instead of being read, so
+  // hostile files cannot force unbounded allocations.
+  std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max();
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // The value under `key`. Errors: kNotFound (message names the file or
+  // key), kDataLoss (larger than options.max_bytes), kIo.
+  virtual Result<std::vector<std::byte>> Read(std::string_view key,
+                                              ReadOptions options = {}) const = 0;
+
+  // Reads the value under `key` into `out`, which must be exactly its size.
+  // Errors: kNotFound, kDataLoss (the value is not out.size() bytes), kIo.
+  virtual Status ReadInto(std::string_view key, std::span<std::byte> out) const;
+
+  // Writes `value` under `key`, replacing any previous value.
+  // Errors: kIo (message names the file), kInvalidArgument (bad key).
+  virtual Status Write(std::string_view key, std::span<const std::byte> value,
+                       WriteOptions options = {}) = 0;
+
+  // Removes `key`; succeeds when it is already absent.
+  virtual Status Delete(std::string_view key) = 0;
+
+  // True when `key` holds a value.
+  virtual Result<bool> Exists(std::string_view key) const = 0;
+
+  // Every key that starts with `prefix`, sorted.
+  virtual Result<std::vector<std::string>> List(std::string_view prefix) const = 0;
+
+  // A human-readable location of `key` for messages (a file path, or
+  // "memory:key").
+  virtual std::string Describe(std::string_view key) const = 0;
+};
+
+// When the file store forces written data to stable storage.
+enum class FsyncPolicy {
+  kNone,        // never: fastest, a power cut may lose recent writes
+  kEveryWrite,  // each file and its directory before Write returns
+};
+
+struct FileStoreOptions {
+  FsyncPolicy fsync = FsyncPolicy::kEveryWrite;
+};
+
+// A store over the directory `root` (created on first write if absent): key
+// "a/b" is the file root/a/b. Keys must be relative, without "." or ".."
+// components.
+std::unique_ptr<Store> OpenFileStore(std::filesystem::path root, FileStoreOptions options = {});
+
+// A store held in memory, for tests: the reference behaviour for all stores.
+std::unique_ptr<Store> NewMemoryStore();
+
+}  // namespace stowage::kvstore

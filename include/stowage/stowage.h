@@ -1,0 +1,14 @@
+// stowage layer: checkpoint
+//
+// The whole public API: save, restore and inspect Orbax checkpoints.
+#pragma once
+
+#include "stowage/array.h"
+#include "stowage/array_checkpoint_handler.h"
+#include "stowage/checkpointer.h"
+#include "stowage/dtype.h"
+#include "stowage/error.h"
+#include "stowage/future.h"
+#include "stowage/inspect.h"
+#include "stowage/kvstore.h"
+#include "stowage/tree.h"

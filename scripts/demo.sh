@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The main job: install what is missing, build, then save a real array with
+# stowage, restore it, compare, and inspect the checkpoint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh build
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+echo "== library: AsyncCheckpointer save, restore and compare (examples/save_restore.cc)"
+build/save_restore "$work/from_library"
+
+echo "== CLI: a 64 MiB float32 array from NumPy, imported, exported and compared"
+/usr/bin/python3 -c "
+import numpy as np
+rng = np.random.default_rng(0)
+np.save('$work/weights.npy', rng.standard_normal((4096, 4096), dtype=np.float32))"
+build/stowage import "$work/weights.npy" "$work/ckpt" --chunk-bytes 16777216
+build/stowage export "$work/ckpt" -o "$work/restored.npy"
+/usr/bin/python3 -c "
+import numpy as np
+a, b = np.load('$work/weights.npy'), np.load('$work/restored.npy')
+assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+print('restored array equals the original:', a.dtype, a.shape)"
+
+echo "== stowage inspect"
+build/stowage inspect "$work/ckpt"

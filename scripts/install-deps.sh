@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages stowage needs to build, test and benchmark,
+# skipping what is already there. Run as root on Debian 12 or later.
+set -euo pipefail
+
+PACKAGES=(
+  cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libzstd-dev libblosc-dev zlib1g-dev liblz4-dev
+  nlohmann-json3-dev libcli11-dev
+  python3 python3-numpy python3-zarr python3-numcodecs
+  clang-format
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,18 @@
+// Runs a function over the indices [0, count) on a thread pool with at most
+// pool.size() tasks in flight, stopping early at the first error.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "base/thread_pool.h"
+#include "stowage/future.h"
+
+namespace stowage::array_io {
+
+// Calls `fn(i)` for every i in [0, count) from pool workers and returns a
+// future of the first error (or OK). `fn` must be safe to call concurrently.
+Future<void> ParallelFor(ThreadPool& pool, std::int64_t count,
+                         std::function<Status(std::int64_t)> fn);
+
+}  // namespace stowage::array_io

@@ -1,0 +1,112 @@
+// The atomic directory commit behind Checkpointer and AsyncCheckpointer.
+//
+// Steps and what a crash between them leaves:
+//   Begin:  remove a stale `<dir>.orbax-checkpoint-tmp`, create it, write the
+//           initial `_CHECKPOINT_METADATA`. A crash leaves only the temporary
+//           directory (never read as a checkpoint; removed by the next save).
+//   Commit: rewrite `_CHECKPOINT_METADATA` with the commit timestamp, write
+//           `commit_success.txt`, fsync the whole temporary tree, then
+//           (when replacing) rename `<dir>` aside to `<dir>.stowage-replaced`,
+//           rename the temporary directory to `<dir>`, fsync the parent, and
+//           remove the old copy. A crash before the final rename leaves the
+//           previous `<dir>` (or its renamed-aside copy) intact.
+#include <fstream>
+
+#include "base/bytes.h"
+#include "checkpoint/checkpoint_metadata.h"
+#include "checkpoint/layout.h"
+#include "kvstore/file_ops.h"
+#include "stowage/checkpointer.h"
+
+namespace stowage::internal {
+namespace fs = std::filesystem;
+using checkpoint::CheckpointMetadata;
+
+namespace {
+
+bool Sync(const CheckpointSaveOptions& options) {
+  return options.fsync != kvstore::FsyncPolicy::kNone;
+}
+
+Status WriteCheckpointMetadata(const fs::path& dir, const CheckpointMetadata& metadata,
+                               bool sync) {
+  return kvstore::WriteFileAtomically(dir / checkpoint::kCheckpointMetadataFile,
+                                      AsBytes(checkpoint::EncodeCheckpointMetadata(metadata)),
+                                      sync);
+}
+
+Result<CheckpointMetadata> ReadCheckpointMetadata(const fs::path& dir) {
+  fs::path path = dir / checkpoint::kCheckpointMetadataFile;
+  STOWAGE_ASSIGN_OR_RETURN(std::uint64_t size, kvstore::FileSize(path));
+  if (size > (1u << 26)) return DataLossError(path.string() + " is implausibly large");
+  std::string text(size, '\0');
+  STOWAGE_RETURN_IF_ERROR(kvstore::ReadFileInto(
+      path, std::as_writable_bytes(std::span<char>(text.data(), text.size()))));
+  return checkpoint::ParseCheckpointMetadata(text, path.string());
+}
+
+// Moves the committed temporary directory into place, keeping any previous
+// checkpoint until the new one is there.
+Status MoveIntoPlace(const fs::path& temporary, const fs::path& dir, bool force, bool sync) {
+  std::error_code ec;
+  fs::path replaced;
+  if (fs::exists(dir, ec)) {
+    if (!force) return AlreadyExistsError("destination " + dir.string() + " already exists");
+    replaced = dir;
+    replaced += ".stowage-replaced";
+    STOWAGE_RETURN_IF_ERROR(kvstore::RemoveAll(replaced));
+    STOWAGE_RETURN_IF_ERROR(kvstore::Rename(dir, replaced));
+  }
+  STOWAGE_RETURN_IF_ERROR(kvstore::Rename(temporary, dir));
+  fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
+  if (sync) STOWAGE_RETURN_IF_ERROR(kvstore::SyncDirectory(parent));
+  if (!replaced.empty()) return kvstore::RemoveAll(replaced);
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<fs::path> BeginAtomicSave(const fs::path& directory, const CheckpointSaveOptions& options) {
+  fs::path dir = checkpoint::NormalizeDir(directory);
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !options.force) {
+    return AlreadyExistsError("destination " + dir.string() + " already exists");
+  }
+  fs::path temporary = checkpoint::TemporaryDirFor(dir);
+  STOWAGE_RETURN_IF_ERROR(kvstore::RemoveAll(temporary));  // a crashed save's leftovers
+  STOWAGE_RETURN_IF_ERROR(kvstore::CreateDirectories(temporary));
+  CheckpointMetadata metadata;
+  metadata.init_timestamp_nsecs = checkpoint::NowNanos();
+  STOWAGE_RETURN_IF_ERROR(WriteCheckpointMetadata(temporary, metadata, false));
+  return temporary;
+}
+
+Status CommitAtomicSave(const fs::path& temporary, const fs::path& directory,
+                        std::string_view item_handler, const CheckpointSaveOptions& options) {
+  fs::path dir = checkpoint::NormalizeDir(directory);
+  STOWAGE_ASSIGN_OR_RETURN(CheckpointMetadata metadata, ReadCheckpointMetadata(temporary));
+  metadata.item_handlers = std::string(item_handler);
+  metadata.custom_metadata = options.custom_metadata;
+  metadata.commit_timestamp_nsecs = checkpoint::NowNanos();
+  STOWAGE_RETURN_IF_ERROR(WriteCheckpointMetadata(temporary, metadata, false));
+  std::string success = "Checkpoint commit was successful to " + dir.string();
+  STOWAGE_RETURN_IF_ERROR(
+      kvstore::WriteFile(temporary / checkpoint::kCommitSuccessFile, AsBytes(success), false));
+  if (Sync(options)) STOWAGE_RETURN_IF_ERROR(kvstore::SyncTree(temporary));
+  return MoveIntoPlace(temporary, dir, options.force, Sync(options));
+}
+
+void AbandonAtomicSave(const fs::path& temporary) { (void)kvstore::RemoveAll(temporary); }
+
+Status CheckFinalized(const fs::path& directory) {
+  std::error_code ec;
+  if (!fs::is_directory(directory, ec)) {
+    return NotFoundError("checkpoint at " + directory.string() + " not found");
+  }
+  if (checkpoint::IsTemporaryDir(directory)) {
+    return InvalidArgumentError("found incomplete checkpoint at " + directory.string());
+  }
+  return OkStatus();
+}
+
+}  // namespace stowage::internal

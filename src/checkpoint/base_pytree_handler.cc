@@ -1,0 +1,151 @@
+#include "checkpoint/base_pytree_handler.h"
+
+#include <set>
+
+#include "base/bytes.h"
+#include "checkpoint/layout.h"
+
+namespace stowage::checkpoint {
+namespace fs = std::filesystem;
+
+namespace {
+
+Status ValidateLeaves(const std::vector<LeafToSave>& leaves) {
+  if (leaves.empty()) return InvalidArgumentError("found empty item: nothing to save");
+  std::set<std::string> names;
+  for (const auto& leaf : leaves) {
+    std::string name = tree::ParamName(leaf.keypath);
+    if (!names.insert(name).second) {
+      return InvalidArgumentError("two leaves share the param name \"" + name + "\"");
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+BasePyTreeHandler::BasePyTreeHandler(BasePyTreeOptions options) : options_(std::move(options)) {
+  if (!options_.registry) {
+    options_.registry = std::make_shared<const tree::TypeHandlerRegistry>(
+        tree::TypeHandlerRegistry::WithBuiltins());
+  }
+}
+
+tree::ParamInfo BasePyTreeHandler::MakeParamInfo(std::shared_ptr<kvstore::Store> store,
+                                                 tree::KeyPath keypath, bool raise_missing) const {
+  tree::ParamInfo info;
+  info.name = tree::ParamName(keypath);
+  info.keypath = std::move(keypath);
+  info.store = std::move(store);
+  info.use_compression = options_.use_compression;
+  info.raise_array_data_missing_error = raise_missing;
+  info.io = options_.io;
+  return info;
+}
+
+Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
+    const fs::path& directory, std::vector<LeafToSave> leaves,
+    nlohmann::ordered_json custom_metadata) {
+  if (options_.use_ocdbt) return UnsupportedError("saving with OCDBT is not supported yet");
+  if (options_.use_zarr3) return UnsupportedError("saving as zarr3 is not supported yet");
+  STOWAGE_RETURN_IF_ERROR(ValidateLeaves(leaves));
+  std::shared_ptr<kvstore::Store> store = kvstore::OpenFileStore(directory, options_.file);
+  // Resolve every handler before writing anything.
+  std::vector<const tree::TypeHandler*> handlers;
+  for (const auto& leaf : leaves) {
+    auto handler = options_.registry->ForLeaf(leaf.value);
+    if (!handler.has_value()) {
+      return handler.error().WithContext("leaf \"" + tree::ParamName(leaf.keypath) + "\"");
+    }
+    handlers.push_back(*handler);
+  }
+  auto metadata = std::make_shared<tree::TreeMetadata>();
+  metadata->use_ocdbt = false;
+  metadata->use_zarr3 = false;
+  metadata->store_array_data_equal_to_fill_value = true;
+  metadata->custom_metadata = std::move(custom_metadata);
+  std::vector<Future<void>> futures;
+  for (std::size_t i = 0; i < leaves.size(); ++i) {
+    auto info = MakeParamInfo(store, leaves[i].keypath, true);
+    metadata->entries.push_back(
+        {leaves[i].keypath, {std::string(handlers[i]->typestr()), false, std::nullopt}});
+    auto written = handlers[i]->Serialize(info, std::move(leaves[i].value), leaves[i].args);
+    if (!written.has_value()) {
+      (void)WaitAll(futures);  // let started writes finish before the caller cleans up
+      return written.error();
+    }
+    futures.push_back(std::move(*written));
+  }
+  // `_METADATA` goes last, once every leaf is written (Orbax
+  // _write_metadata_after_commits).
+  Promise<void> metadata_written;
+  Future<void> metadata_future = metadata_written.future();
+  WhenAll(futures).OnReady(
+      [store, metadata, promise = std::make_shared<Promise<void>>(std::move(metadata_written))](
+          const Status& leaves_written) {
+        if (!leaves_written.has_value()) return promise->Set(leaves_written.error());
+        promise->Set(store->Write(kTreeMetadataFile, AsBytes(tree::EncodeTreeMetadata(*metadata)),
+                                  {.atomic = true}));
+      });
+  futures.push_back(std::move(metadata_future));
+  return futures;
+}
+
+Result<tree::TreeMetadata> BasePyTreeHandler::ReadTreeMetadata(const fs::path& directory) const {
+  auto store = kvstore::OpenFileStore(directory);
+  auto text = store->Read(kTreeMetadataFile, {.max_bytes = 1u << 30});
+  if (!text.has_value()) return text.error();
+  return tree::ParseTreeMetadata(*text, store->Describe(kTreeMetadataFile));
+}
+
+Result<Leaf> BasePyTreeHandler::RestoreLeaf(const fs::path& directory,
+                                            const tree::TreeMetadata& metadata,
+                                            const std::string& param_name,
+                                            const RestoreArgs& args) const {
+  STOWAGE_RETURN_IF_ERROR(CheckReadableLayout(directory, &metadata));
+  const tree::TreeMetadataEntry* entry = metadata.FindByParamName(param_name);
+  if (!entry) {
+    std::string known;
+    for (const auto& e : metadata.entries) known += (known.empty() ? "" : ", ") + tree::ParamName(e.keypath);
+    return NotFoundError((directory / kTreeMetadataFile).string() + " has no leaf \"" +
+                         param_name + "\" (leaves: " + known + ")");
+  }
+  if (entry->value.skip_deserialize) {
+    return UnsupportedError("leaf \"" + tree::ParamName(entry->keypath) + "\" in " +
+                            directory.string() +
+                            " is stored in the legacy msgpack aggregate file, not supported yet");
+  }
+  STOWAGE_ASSIGN_OR_RETURN(const tree::TypeHandler* handler,
+                           options_.registry->ForTypestr(entry->value.value_type));
+  bool raise_missing = metadata.store_array_data_equal_to_fill_value.value_or(false);
+  auto info = MakeParamInfo(kvstore::OpenFileStore(directory), entry->keypath, raise_missing);
+  return handler->Deserialize(info, args);
+}
+
+Result<Leaf> BasePyTreeHandler::RestoreLegacyLeaf(const fs::path& directory,
+                                                  const std::string& name,
+                                                  const RestoreArgs& args) const {
+  STOWAGE_RETURN_IF_ERROR(CheckReadableLayout(directory, nullptr));
+  STOWAGE_ASSIGN_OR_RETURN(const tree::TypeHandler* handler,
+                           options_.registry->ForTypestr(tree::kNumpyTypestr));
+  auto info = MakeParamInfo(kvstore::OpenFileStore(directory), {{name}}, true);
+  return handler->Deserialize(info, args);
+}
+
+Status CheckReadableLayout(const fs::path& directory, const tree::TreeMetadata* metadata) {
+  std::error_code ec;
+  bool has_manifest = fs::exists(directory / kOcdbtManifestFile, ec);
+  bool ocdbt = metadata && metadata->use_ocdbt ? *metadata->use_ocdbt : has_manifest;
+  if (ocdbt) {
+    return UnsupportedError(directory.string() +
+                            " is an OCDBT checkpoint (manifest.ocdbt); reading OCDBT is not "
+                            "supported yet");
+  }
+  if (metadata && metadata->use_zarr3) {
+    return UnsupportedError(directory.string() +
+                            " stores arrays as zarr3; reading zarr3 is not supported yet");
+  }
+  return OkStatus();
+}
+
+}  // namespace stowage::checkpoint

@@ -1,0 +1,79 @@
+// The engine under every tree-shaped handler, after Orbax's
+// BasePyTreeCheckpointHandler (orbax `_src/handlers/base_pytree_checkpoint_handler.py`):
+// it saves a flat list of keyed leaves through the type-handler registry,
+// writes `_METADATA` once every leaf's data is written, and restores leaves
+// by key path using `_METADATA` (or, for legacy checkpoints, without it).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "array/zarr_array.h"
+#include "stowage/future.h"
+#include "stowage/kvstore.h"
+#include "stowage/tree.h"
+#include "tree/tree_metadata.h"
+#include "tree/type_handler.h"
+
+namespace stowage::checkpoint {
+
+struct LeafToSave {
+  tree::KeyPath keypath;
+  Leaf value;
+  SaveArgs args;
+};
+
+struct BasePyTreeOptions {
+  bool use_ocdbt = false;
+  bool use_zarr3 = false;
+  bool use_compression = true;
+  kvstore::FileStoreOptions file;
+  array_io::IoOptions io;
+  std::shared_ptr<const tree::TypeHandlerRegistry> registry;  // null: built-ins
+};
+
+class BasePyTreeHandler {
+ public:
+  explicit BasePyTreeHandler(BasePyTreeOptions options);
+
+  // Snapshots every leaf, then writes in the background. The returned
+  // futures finish when the leaves' data and then `_METADATA` are written.
+  // Errors (before anything is written): kInvalidArgument (no leaves,
+  // duplicate names), kUnsupported (a leaf no handler saves, OCDBT/zarr3).
+  Result<std::vector<Future<void>>> AsyncSave(const std::filesystem::path& directory,
+                                              std::vector<LeafToSave> leaves,
+                                              nlohmann::ordered_json custom_metadata);
+
+  // Reads `<directory>/_METADATA`. Errors: kNotFound, kDataLoss.
+  Result<tree::TreeMetadata> ReadTreeMetadata(const std::filesystem::path& directory) const;
+
+  // Restores the leaf whose param name is `param_name` ("a.b"), as
+  // `_METADATA` describes it. Errors: kNotFound when no leaf has that name.
+  Result<Leaf> RestoreLeaf(const std::filesystem::path& directory,
+                           const tree::TreeMetadata& metadata, const std::string& param_name,
+                           const RestoreArgs& args) const;
+
+  // Restores the array stored under param `name` in a checkpoint without
+  // `_METADATA`, read through the "np.ndarray" handler (Orbax's legacy path).
+  Result<Leaf> RestoreLegacyLeaf(const std::filesystem::path& directory, const std::string& name,
+                                 const RestoreArgs& args) const;
+
+  const BasePyTreeOptions& options() const { return options_; }
+
+ private:
+  tree::ParamInfo MakeParamInfo(std::shared_ptr<kvstore::Store> store, tree::KeyPath keypath,
+                                bool raise_missing) const;
+
+  BasePyTreeOptions options_;
+};
+
+// kUnsupported when `directory` holds a checkpoint format this version cannot
+// read (OCDBT, zarr3, legacy msgpack aggregate), naming the format.
+Status CheckReadableLayout(const std::filesystem::path& directory,
+                           const tree::TreeMetadata* metadata);
+
+}  // namespace stowage::checkpoint

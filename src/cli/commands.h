@@ -1,0 +1,46 @@
+// The CLI's subcommands: each parses nothing itself (main.cc does), calls
+// the library, and returns a Status whose code becomes the exit code.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "stowage/error.h"
+
+namespace stowage::cli {
+
+struct ImportOptions {
+  std::string input;  // .npy file
+  std::string directory;
+  std::string name = "checkpoint";
+  std::string dtype;  // empty: keep
+  std::string compression = "zstd";
+  std::optional<std::int64_t> chunk_bytes;
+  bool scalar = false;  // save a 0-d array as an Orbax "scalar"
+  bool force = false;
+  bool no_fsync = false;
+  std::size_t threads = 0;
+  bool quiet = false;
+};
+
+struct ExportOptions {
+  std::string directory;
+  std::string key;  // empty: the only leaf
+  std::string output;
+  std::string dtype;
+  bool allow_missing_chunks = false;
+  std::size_t threads = 0;
+  bool quiet = false;
+};
+
+struct InspectOptions {
+  std::string directory;
+  bool json = false;
+};
+
+Status RunImport(const ImportOptions& options);
+Status RunExport(const ExportOptions& options);
+Status RunInspect(const InspectOptions& options);
+
+}  // namespace stowage::cli

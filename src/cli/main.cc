@@ -1,0 +1,81 @@
+// The `stowage` command line: import, export and inspect checkpoints.
+// Exit codes: 0 success, 1 unexpected failure, 2 bad usage, and otherwise the
+// numeric value of the stowage::ErrorCode (3 not found, 4 invalid argument,
+// 5 data loss, 6 unsupported, 7 I/O, 8 already exists, 9 resource
+// exhausted, 10 internal) — see docs/cli.md.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+
+namespace {
+
+using stowage::cli::ExportOptions;
+using stowage::cli::ImportOptions;
+using stowage::cli::InspectOptions;
+
+void AddImport(CLI::App& app, ImportOptions& o) {
+  auto* cmd = app.add_subcommand("import", "Save a .npy array as an Orbax ArrayCheckpointHandler "
+                                           "checkpoint (atomically)");
+  cmd->add_option("array", o.input, "input .npy file")->required();
+  cmd->add_option("directory", o.directory, "checkpoint directory to create")->required();
+  cmd->add_option("--name", o.name, "leaf name (Orbax checkpoint_name)");
+  cmd->add_option("--dtype", o.dtype, "store as this dtype (e.g. bfloat16)");
+  cmd->add_option("--compression", o.compression, "zstd or none")
+      ->check(CLI::IsMember({"zstd", "none"}));
+  cmd->add_option("--chunk-bytes", o.chunk_bytes, "upper bound on a chunk's bytes")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--scalar", o.scalar, "save a 0-d array as an Orbax scalar");
+  cmd->add_flag("--force", o.force, "replace an existing checkpoint");
+  cmd->add_flag("--no-fsync", o.no_fsync, "skip fsync (faster, not crash-safe)");
+  cmd->add_option("--threads", o.threads, "worker threads (0 = one per core)");
+  cmd->add_flag("-q,--quiet", o.quiet, "no progress output");
+}
+
+void AddExport(CLI::App& app, ExportOptions& o) {
+  auto* cmd = app.add_subcommand("export", "Restore one leaf of a checkpoint to a .npy file");
+  cmd->add_option("directory", o.directory, "checkpoint directory")->required();
+  cmd->add_option("key", o.key, "leaf name (default: the only leaf)");
+  cmd->add_option("-o,--output", o.output, "output .npy file")->required();
+  cmd->add_option("--dtype", o.dtype, "convert to this dtype");
+  cmd->add_flag("--allow-missing-chunks", o.allow_missing_chunks,
+                "read missing chunks as the fill value");
+  cmd->add_option("--threads", o.threads, "worker threads (0 = one per core)");
+  cmd->add_flag("-q,--quiet", o.quiet, "no progress output");
+}
+
+void AddInspect(CLI::App& app, InspectOptions& o) {
+  auto* cmd = app.add_subcommand("inspect", "Describe a checkpoint: format, leaves, dtypes, "
+                                            "shapes, chunks, compression, size");
+  cmd->add_option("directory", o.directory, "checkpoint directory")->required();
+  cmd->add_flag("--json", o.json, "print JSON");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"stowage: save, restore and inspect Orbax checkpoints"};
+  app.require_subcommand(1);
+  ImportOptions import_options;
+  ExportOptions export_options;
+  InspectOptions inspect_options;
+  AddImport(app, import_options);
+  AddExport(app, export_options);
+  AddInspect(app, inspect_options);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  stowage::Status status;
+  if (app.got_subcommand("import")) {
+    status = stowage::cli::RunImport(import_options);
+  } else if (app.got_subcommand("export")) {
+    status = stowage::cli::RunExport(export_options);
+  } else {
+    status = stowage::cli::RunInspect(inspect_options);
+  }
+  if (status.has_value()) return 0;
+  std::cerr << "stowage: " << status.error().ToString() << "\n";
+  return static_cast<int>(status.error().code());
+}

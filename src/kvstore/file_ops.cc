@@ -1,0 +1,164 @@
+#include "kvstore/file_ops.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <random>
+#include <string>
+
+#include "kvstore/os_error.h"
+
+namespace stowage::kvstore {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Closes a file descriptor on scope exit.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+  // Closes now, reporting the error close(2) returns (it can report a
+  // delayed write failure).
+  int Close() {
+    int rc = ::close(fd_);
+    fd_ = -1;
+    return rc;
+  }
+
+ private:
+  int fd_;
+};
+
+constexpr std::size_t kMaxIoChunk = std::size_t{1} << 30;  // Linux caps one write at ~2 GiB
+
+std::string UniqueSuffix() {
+  static std::atomic<std::uint64_t> counter{0};
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return ".stowage-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+         std::to_string(rng() % 1000000);
+}
+
+}  // namespace
+
+Result<std::uint64_t> FileSize(const fs::path& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return OsError(errno, "stat", path);
+  if (!S_ISREG(st.st_mode)) return DataLossError(path.string() + " is not a regular file");
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+Status ReadFileInto(const fs::path& path, std::span<std::byte> out) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return OsError(errno, "open", path);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return OsError(errno, "stat", path);
+  if (static_cast<std::uint64_t>(st.st_size) != out.size()) {
+    return DataLossError(path.string() + ": expected " + std::to_string(out.size()) +
+                         " bytes, file has " + std::to_string(st.st_size));
+  }
+  std::size_t done = 0;
+  while (done < out.size()) {
+    std::size_t want = std::min(out.size() - done, kMaxIoChunk);
+    ssize_t n = ::read(fd.get(), out.data() + done, want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return OsError(errno, "read", path);
+    if (n == 0) return DataLossError(path.string() + ": file shrank while reading");
+    done += static_cast<std::size_t>(n);
+  }
+  return OkStatus();
+}
+
+Status WriteFile(const fs::path& path, std::span<const std::byte> data, bool sync) {
+  FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return OsError(errno, "open", path);
+  std::size_t done = 0;
+  while (done < data.size()) {
+    std::size_t want = std::min(data.size() - done, kMaxIoChunk);
+    ssize_t n = ::write(fd.get(), data.data() + done, want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return OsError(errno, "write", path);
+    done += static_cast<std::size_t>(n);
+  }
+  if (sync && ::fsync(fd.get()) != 0) return OsError(errno, "fsync", path);
+  if (fd.Close() != 0) return OsError(errno, "close", path);
+  return OkStatus();
+}
+
+Status WriteFileAtomically(const fs::path& path, std::span<const std::byte> data, bool sync) {
+  fs::path temp = path;
+  temp += UniqueSuffix();
+  Status written = WriteFile(temp, data, sync);
+  if (!written.has_value()) {
+    ::unlink(temp.c_str());
+    return written;
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    return OsError(err, "rename into place", path);
+  }
+  if (sync) return SyncDirectory(path.parent_path().empty() ? "." : path.parent_path());
+  return OkStatus();
+}
+
+Status CreateDirectories(const fs::path& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) return OsError(ec.value(), "create directory", path);
+  return OkStatus();
+}
+
+Status SyncDirectory(const fs::path& path) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return OsError(errno, "open directory", path);
+  if (::fsync(fd.get()) != 0) return OsError(errno, "fsync directory", path);
+  return OkStatus();
+}
+
+namespace {
+Status SyncFile(const fs::path& path) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return OsError(errno, "open", path);
+  if (::fsync(fd.get()) != 0) return OsError(errno, "fsync", path);
+  return OkStatus();
+}
+}  // namespace
+
+Status SyncTree(const fs::path& root) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_directory(ec)) {
+      STOWAGE_RETURN_IF_ERROR(SyncDirectory(it->path()));
+    } else if (it->is_regular_file(ec)) {
+      STOWAGE_RETURN_IF_ERROR(SyncFile(it->path()));
+    }
+  }
+  if (ec) return OsError(ec.value(), "walk", root);
+  return SyncDirectory(root);
+}
+
+Status RemoveAll(const fs::path& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) return OsError(ec.value(), "remove", path);
+  return OkStatus();
+}
+
+Status Rename(const fs::path& from, const fs::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    return OsError(errno, "rename " + from.string() + " to", to);
+  }
+  return OkStatus();
+}
+
+}  // namespace stowage::kvstore

@@ -1,0 +1,14 @@
+// Rules every store applies to keys.
+#pragma once
+
+#include <string_view>
+
+#include "stowage/error.h"
+
+namespace stowage::kvstore {
+
+// OK for a relative '/'-separated key without empty, "." or ".." components
+// or NUL bytes; kInvalidArgument naming the key otherwise.
+Status ValidateKey(std::string_view key);
+
+}  // namespace stowage::kvstore

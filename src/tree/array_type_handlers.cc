@@ -1,0 +1,110 @@
+#include "tree/array_type_handlers.h"
+
+#include "array/chunk_shape.h"
+
+namespace stowage::tree {
+namespace {
+
+// TensorStore's zarr driver completes Orbax's {"id": "zstd"} with level 1.
+nlohmann::json CompressorFor(bool use_compression) {
+  if (!use_compression) return nullptr;
+  return {{"id", "zstd"}, {"level", 1}};
+}
+
+// Owns the leaf's data: moves an owned Array, copies a view or scalar.
+Result<std::shared_ptr<const Array>> Snapshot(Leaf leaf) {
+  if (auto* array = std::get_if<Array>(&leaf)) {
+    return std::make_shared<const Array>(std::move(*array));
+  }
+  if (auto* view = std::get_if<ArrayView>(&leaf)) {
+    STOWAGE_ASSIGN_OR_RETURN(Array copy, Array::CopyOf(*view));
+    return std::make_shared<const Array>(std::move(copy));
+  }
+  if (auto* scalar = std::get_if<Scalar>(&leaf)) {
+    return std::make_shared<const Array>(scalar->array().Copy());
+  }
+  return InvalidArgumentError("string leaves are not arrays");
+}
+
+Result<Future<void>> WriteArrayLeaf(const ParamInfo& info, Leaf leaf, const SaveArgs& args) {
+  STOWAGE_ASSIGN_OR_RETURN(auto snapshot, Snapshot(std::move(leaf)));
+  DType stored = args.dtype.value_or(snapshot->dtype());
+  auto chunks = array_io::ChooseChunkShape(snapshot->shape(), snapshot->shape(), stored,
+                                           args.chunk_byte_size, args.shard_axes);
+  if (!chunks.has_value()) return chunks.error().WithContext("saving \"" + info.name + "\"");
+  array_io::ZarrWriteSpec spec{*chunks, CompressorFor(info.use_compression), args.dtype};
+  return array_io::WriteZarrArrayAsync(info.store, info.name, std::move(snapshot),
+                                       std::move(spec), info.io);
+}
+
+Result<Array> ReadArrayLeaf(const ParamInfo& info, const RestoreArgs& args) {
+  array_io::ZarrReadOptions options;
+  options.fill_missing = args.allow_missing_chunks || !info.raise_array_data_missing_error;
+  options.dtype = args.dtype;
+  options.io = info.io;
+  auto array = array_io::ReadZarrArray(*info.store, info.name, options);
+  if (!array.has_value()) return array.error().WithContext("restoring \"" + info.name + "\"");
+  return std::move(*array);
+}
+
+// Applies RestoreArgs.restore_type to an array read from storage.
+Result<Leaf> ShapeResult(const ParamInfo& info, Array array, RestoreType type,
+                         bool saved_as_scalar) {
+  bool want_scalar = type == RestoreType::kScalar ||
+                     (type == RestoreType::kAsSaved && saved_as_scalar);
+  if (!want_scalar) return Leaf(std::move(array));
+  if (array.rank() != 0) {
+    auto message = "restoring \"" + info.name + "\": restored result is not a scalar (shape " +
+                   ShapeToString(array.shape()) + ")";
+    return saved_as_scalar ? DataLossError(message) : InvalidArgumentError(message);
+  }
+  return Leaf(Scalar::FromArray(std::move(array)).value());
+}
+
+class NumpyHandler : public TypeHandler {
+ public:
+  std::string_view typestr() const override { return kNumpyTypestr; }
+  bool Accepts(const Leaf& leaf) const override {
+    return std::holds_alternative<Array>(leaf) || std::holds_alternative<ArrayView>(leaf);
+  }
+  Result<Future<void>> Serialize(const ParamInfo& info, Leaf leaf,
+                                 const SaveArgs& args) const override {
+    return WriteArrayLeaf(info, std::move(leaf), args);
+  }
+  Result<Leaf> Deserialize(const ParamInfo& info, const RestoreArgs& args) const override {
+    STOWAGE_ASSIGN_OR_RETURN(Array array, ReadArrayLeaf(info, args));
+    return ShapeResult(info, std::move(array), args.restore_type, false);
+  }
+};
+
+class ScalarHandler : public TypeHandler {
+ public:
+  std::string_view typestr() const override { return kScalarTypestr; }
+  bool Accepts(const Leaf& leaf) const override { return std::holds_alternative<Scalar>(leaf); }
+  Result<Future<void>> Serialize(const ParamInfo& info, Leaf leaf,
+                                 const SaveArgs& args) const override {
+    return WriteArrayLeaf(info, std::move(leaf), args);
+  }
+  Result<Leaf> Deserialize(const ParamInfo& info, const RestoreArgs& args) const override {
+    STOWAGE_ASSIGN_OR_RETURN(Array array, ReadArrayLeaf(info, args));
+    return ShapeResult(info, std::move(array), args.restore_type, true);
+  }
+};
+
+// Restores arrays Orbax saved from jax.Array leaves as host arrays (stowage
+// has no devices); it saves nothing.
+class JaxArrayReadHandler : public NumpyHandler {
+ public:
+  std::string_view typestr() const override { return kJaxArrayTypestr; }
+  bool Accepts(const Leaf&) const override { return false; }
+};
+
+}  // namespace
+
+std::shared_ptr<const TypeHandler> NewNumpyHandler() { return std::make_shared<NumpyHandler>(); }
+std::shared_ptr<const TypeHandler> NewScalarHandler() { return std::make_shared<ScalarHandler>(); }
+std::shared_ptr<const TypeHandler> NewJaxArrayReadHandler() {
+  return std::make_shared<JaxArrayReadHandler>();
+}
+
+}  // namespace stowage::tree
