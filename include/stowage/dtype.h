@@ -38,11 +38,10 @@ enum class DType : std::uint8_t {
 
 // Every DType, in declaration order.
 inline constexpr DType kAllDTypes[] = {
-    DType::kBool,      DType::kInt8,       DType::kInt16,        DType::kInt32,
-    DType::kInt64,     DType::kUint8,      DType::kUint16,       DType::kUint32,
-    DType::kUint64,    DType::kFloat16,    DType::kBfloat16,     DType::kFloat32,
-    DType::kFloat64,   DType::kComplex64,  DType::kComplex128,   DType::kFloat8E4m3fn,
-    DType::kFloat8E5m2};
+    DType::kBool,         DType::kInt8,      DType::kInt16,   DType::kInt32,     DType::kInt64,
+    DType::kUint8,        DType::kUint16,    DType::kUint32,  DType::kUint64,    DType::kFloat16,
+    DType::kBfloat16,     DType::kFloat32,   DType::kFloat64, DType::kComplex64, DType::kComplex128,
+    DType::kFloat8E4m3fn, DType::kFloat8E5m2};
 
 // Bytes per element.
 std::size_t ItemSize(DType dtype);
@@ -73,9 +72,9 @@ struct float8_e5m2_t {
 // Maps a C++ element type to its DType (used by typed accessors).
 template <typename T>
 struct DTypeOf;
-#define STOWAGE_DTYPE_OF(T, D) \
-  template <>                  \
-  struct DTypeOf<T> {          \
+#define STOWAGE_DTYPE_OF(T, D)        \
+  template <>                         \
+  struct DTypeOf<T> {                 \
     static constexpr DType value = D; \
   }
 STOWAGE_DTYPE_OF(bool, DType::kBool);

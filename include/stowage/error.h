@@ -65,12 +65,12 @@ Error InternalError(std::string message);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
   template <typename U>
-    requires(std::is_convertible_v<U &&, T> && !std::is_same_v<std::decay_t<U>, T> &&
-             !std::is_same_v<std::decay_t<U>, Error>)
-  Result(U&& value) : state_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
+  requires(std::is_convertible_v<U&&, T> && !std::is_same_v<std::decay_t<U>, T> &&
+           !std::is_same_v<std::decay_t<U>, Error>) Result(U&& value)
+      : state_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
 
   bool has_value() const { return state_.index() == 0; }
   explicit operator bool() const { return has_value(); }
@@ -144,12 +144,12 @@ Error TakeError(const Result<T>& r) {
 #define STOWAGE_CONCAT(a, b) STOWAGE_CONCAT_INNER(a, b)
 
 // Returns the error of `expr` (a Status or Result) from the enclosing function.
-#define STOWAGE_RETURN_IF_ERROR(expr)                                 \
-  do {                                                                \
-    auto&& stowage_status_ = (expr);                                  \
-    if (!stowage_status_.has_value()) {                               \
-      return ::stowage::internal::TakeError(stowage_status_);         \
-    }                                                                 \
+#define STOWAGE_RETURN_IF_ERROR(expr)                         \
+  do {                                                        \
+    auto&& stowage_status_ = (expr);                          \
+    if (!stowage_status_.has_value()) {                       \
+      return ::stowage::internal::TakeError(stowage_status_); \
+    }                                                         \
   } while (false)
 
 // `STOWAGE_ASSIGN_OR_RETURN(auto x, F());` binds the value of F() to x, or

@@ -7,19 +7,18 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "stowage/array.h"
 
 namespace stowage {
 
 struct LeafInfo {
-  std::string name;        // Orbax param name, e.g. "checkpoint" or "params.w"
-  std::string value_type;  // "np.ndarray", "scalar", "jax.Array", ... ("" if unknown)
+  std::string name;                  // Orbax param name, e.g. "checkpoint" or "params.w"
+  std::string value_type;            // "np.ndarray", "scalar", "jax.Array", ... ("" if unknown)
   std::optional<Shape> write_shape;  // from `_METADATA` (jax.Array leaves)
   // From the array's `.zarray`, when the format is readable:
   std::string zarr_dtype;  // "<f4", "bfloat16", ...

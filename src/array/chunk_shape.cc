@@ -49,7 +49,9 @@ void ReduceShardAxes(Reducer& r, std::span<const int> shard_axes, std::int64_t t
     }
     while (!candidates.empty() && r.total > target) {
       progressed = true;
-      auto step = [&](int d) { return r.factors[d].back() / r.factors[d][r.factors[d].size() - 2]; };
+      auto step = [&](int d) {
+        return r.factors[d].back() / r.factors[d][r.factors[d].size() - 2];
+      };
       auto best = std::min_element(candidates.begin(), candidates.end(),
                                    [&](int a, int b) { return step(a) < step(b); });
       r.Reduce(*best);

@@ -22,8 +22,8 @@ TEST(ChooseChunkShapeTest, MatchesOrbaxSubchunkingTests) {
 }
 
 TEST(ChooseChunkShapeTest, NoTargetKeepsWriteShapeWithZerosAsOne) {
-  ASSERT_OK_AND_ASSIGN(Shape s, ChooseChunkShape(Shape{4, 0, 6}, Shape{4, 0, 6}, DType::kInt8,
-                                                 std::nullopt));
+  ASSERT_OK_AND_ASSIGN(
+      Shape s, ChooseChunkShape(Shape{4, 0, 6}, Shape{4, 0, 6}, DType::kInt8, std::nullopt));
   EXPECT_EQ(s, (Shape{4, 1, 6}));
   ASSERT_OK_AND_ASSIGN(Shape scalar, ChooseChunkShape(Shape{}, Shape{}, DType::kInt64, 8));
   EXPECT_EQ(scalar, Shape{});
@@ -32,8 +32,8 @@ TEST(ChooseChunkShapeTest, NoTargetKeepsWriteShapeWithZerosAsOne) {
 TEST(ChooseChunkShapeTest, UnshardedArraySplitsLargestDimensionFirst) {
   // 64x48 float32 = 12288 bytes; target 3072 bytes = 768 elements.
   // Largest dim 64 -> 32 (1536 el.) -> 48 is now largest -> 24 (768 el.).
-  ASSERT_OK_AND_ASSIGN(Shape s, ChooseChunkShape(Shape{64, 48}, Shape{64, 48}, DType::kFloat32,
-                                                 3072));
+  ASSERT_OK_AND_ASSIGN(Shape s,
+                       ChooseChunkShape(Shape{64, 48}, Shape{64, 48}, DType::kFloat32, 3072));
   EXPECT_EQ(s, (Shape{32, 24}));
 }
 

@@ -72,9 +72,9 @@ Future<void> WriteZarrArrayAsync(std::shared_ptr<kvstore::Store> store, std::str
   m->dtype = {spec.dtype.value_or(array->dtype()), false};
   m->compressor = spec.compressor;
   if (m->chunks.size() != m->shape.size()) {
-    return Future<void>::Ready(InvalidArgumentError(
-        "chunk shape " + ShapeToString(m->chunks) + " does not match array rank " +
-        std::to_string(m->shape.size())));
+    return Future<void>::Ready(InvalidArgumentError("chunk shape " + ShapeToString(m->chunks) +
+                                                    " does not match array rank " +
+                                                    std::to_string(m->shape.size())));
   }
   for (auto c : m->chunks) {
     if (c <= 0) return Future<void>::Ready(InvalidArgumentError("chunk sizes must be positive"));
@@ -110,8 +110,8 @@ Future<void> WriteZarrArrayAsync(std::shared_ptr<kvstore::Store> store, std::str
 
 Status WriteZarrArray(std::shared_ptr<kvstore::Store> store, std::string prefix,
                       std::shared_ptr<const Array> array, ZarrWriteSpec spec, IoOptions options) {
-  return WriteZarrArrayAsync(std::move(store), std::move(prefix), std::move(array),
-                             std::move(spec), std::move(options))
+  return WriteZarrArrayAsync(std::move(store), std::move(prefix), std::move(array), std::move(spec),
+                             std::move(options))
       .Wait();
 }
 
@@ -137,8 +137,8 @@ Status ReadAndDecode(const kvstore::Store& store, const std::string& key,
 // Reads chunk `box` into `out` (already shaped like the array, in `out`'s
 // dtype), decoding into `out` directly when the chunk is the whole array.
 Status ReadChunk(const kvstore::Store& store, std::string_view prefix,
-                 const zarr::ZarrayMetadata& m, const zarr::ChunkCodec& codec,
-                 const ChunkBox& box, const Bytes& fill, bool fill_missing, Array& out) {
+                 const zarr::ZarrayMetadata& m, const zarr::ChunkCodec& codec, const ChunkBox& box,
+                 const Bytes& fill, bool fill_missing, Array& out) {
   std::string key = Join(prefix, zarr::ChunkKey(box.grid_index, m.dimension_separator));
   std::size_t stored_item = ItemSize(m.dtype.dtype);
   std::size_t elements = static_cast<std::size_t>(m.chunk_elements());
@@ -150,7 +150,7 @@ Status ReadChunk(const kvstore::Store& store, std::string_view prefix,
     target = decoded;
   }
   Status read = codec.is_identity() ? store.ReadInto(key, target)  // straight into place
-                                     : ReadAndDecode(store, key, codec, target);
+                                    : ReadAndDecode(store, key, codec, target);
   if (!read.has_value()) {
     if (read.error().code() != ErrorCode::kNotFound || !fill_missing) {
       return read.error().WithContext("chunk " + std::string(key));
@@ -178,8 +178,8 @@ Result<Array> ReadZarrArray(const kvstore::Store& store, std::string_view prefix
   STOWAGE_ASSIGN_OR_RETURN(auto m, ReadZarrayMetadata(store, prefix, options.io.limits));
   std::string zarray_path = store.Describe(Join(prefix, ".zarray"));
   STOWAGE_ASSIGN_OR_RETURN(auto codec, zarr::ChunkCodec::Make(m, zarray_path));
-  STOWAGE_ASSIGN_OR_RETURN(Bytes fill, zarr::FillValueBytes(m.fill_value, m.dtype.dtype,
-                                                            zarray_path));
+  STOWAGE_ASSIGN_OR_RETURN(Bytes fill,
+                           zarr::FillValueBytes(m.fill_value, m.dtype.dtype, zarray_path));
   DType out_dtype = options.dtype.value_or(m.dtype.dtype);
   STOWAGE_ASSIGN_OR_RETURN(std::size_t out_bytes, NumBytes(m.shape, out_dtype));
   if (out_bytes > zarr::MaxBytes(options.io.limits)) {

@@ -8,10 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "base/thread_pool.h"
 #include "stowage/array.h"
@@ -25,9 +24,9 @@ namespace stowage::array_io {
 using ProgressFn = std::function<void(std::uint64_t bytes)>;
 
 struct ZarrWriteSpec {
-  Shape chunks;                  // chunk shape (same rank as the array)
-  nlohmann::json compressor;     // e.g. {"id":"zstd","level":1}; null = raw
-  std::optional<DType> dtype;    // stored dtype when it differs (cast per chunk)
+  Shape chunks;                // chunk shape (same rank as the array)
+  nlohmann::json compressor;   // e.g. {"id":"zstd","level":1}; null = raw
+  std::optional<DType> dtype;  // stored dtype when it differs (cast per chunk)
 };
 
 struct IoOptions {

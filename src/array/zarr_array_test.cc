@@ -1,8 +1,8 @@
 #include "array/zarr_array.h"
 
-#include <numeric>
-
 #include <gtest/gtest.h>
+
+#include <numeric>
 
 #include "base/bytes.h"
 #include "testutil/testutil.h"
@@ -38,11 +38,12 @@ TEST_P(ZarrArrayRoundTrip, EveryDTypeRoundTripsBitExact) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, ZarrArrayRoundTrip,
-    ::testing::Values(Case{{}, {}}, Case{{7}, {7}}, Case{{7}, {3}}, Case{{5, 6}, {2, 4}},
-                      Case{{0, 3}, {1, 3}}, Case{{3, 1, 4}, {2, 1, 3}},
-                      Case{{2, 3, 2, 3}, {1, 2, 2, 2}}, Case{{2, 2, 3, 1, 2}, {2, 1, 2, 1, 1}}));
+INSTANTIATE_TEST_SUITE_P(Shapes, ZarrArrayRoundTrip,
+                         ::testing::Values(Case{{}, {}}, Case{{7}, {7}}, Case{{7}, {3}},
+                                           Case{{5, 6}, {2, 4}}, Case{{0, 3}, {1, 3}},
+                                           Case{{3, 1, 4}, {2, 1, 3}},
+                                           Case{{2, 3, 2, 3}, {1, 2, 2, 2}},
+                                           Case{{2, 2, 3, 1, 2}, {2, 1, 2, 1, 1}}));
 
 TEST(ZarrArrayTest, WritesEveryChunkWithTensorStoreKeys) {
   std::shared_ptr<kvstore::Store> store = kvstore::NewMemoryStore();

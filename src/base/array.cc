@@ -86,9 +86,9 @@ Result<Array> Array::AsType(DType dtype) const {
 }
 
 bool BitwiseEqual(const ArrayView& a, const ArrayView& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
-         a.bytes().size() == b.bytes().size() &&
-         (a.bytes().empty() || std::memcmp(a.bytes().data(), b.bytes().data(), a.bytes().size()) == 0);
+  return a.dtype() == b.dtype() && a.shape() == b.shape() && a.bytes().size() == b.bytes().size() &&
+         (a.bytes().empty() ||
+          std::memcmp(a.bytes().data(), b.bytes().data(), a.bytes().size()) == 0);
 }
 
 }  // namespace stowage

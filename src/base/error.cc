@@ -24,9 +24,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
   return "unknown error";
 }
 
-std::string Error::ToString() const {
-  return std::string(ErrorCodeName(code_)) + ": " + message_;
-}
+std::string Error::ToString() const { return std::string(ErrorCodeName(code_)) + ": " + message_; }
 
 Error Error::WithContext(std::string_view context) const {
   return Error(code_, std::string(context) + ": " + message_);

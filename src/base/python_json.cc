@@ -47,13 +47,27 @@ void AppendJsonString(std::string& out, std::string_view text) {
     }
     ++i;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           AppendHexEscape(out, c);
@@ -68,18 +82,31 @@ void AppendJsonString(std::string& out, std::string_view text) {
 void AppendPythonJson(std::string& out, const nlohmann::ordered_json& value) {
   using Type = nlohmann::ordered_json::value_t;
   switch (value.type()) {
-    case Type::null: out += "null"; return;
-    case Type::boolean: out += value.get<bool>() ? "true" : "false"; return;
-    case Type::number_integer: out += std::to_string(value.get<std::int64_t>()); return;
-    case Type::number_unsigned: out += std::to_string(value.get<std::uint64_t>()); return;
+    case Type::null:
+      out += "null";
+      return;
+    case Type::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return;
+    case Type::number_integer:
+      out += std::to_string(value.get<std::int64_t>());
+      return;
+    case Type::number_unsigned:
+      out += std::to_string(value.get<std::uint64_t>());
+      return;
     case Type::number_float: {
       double d = value.get<double>();
-      if (std::isnan(d)) out += "NaN";
-      else if (std::isinf(d)) out += d > 0 ? "Infinity" : "-Infinity";
-      else out += PythonFloatRepr(d);
+      if (std::isnan(d))
+        out += "NaN";
+      else if (std::isinf(d))
+        out += d > 0 ? "Infinity" : "-Infinity";
+      else
+        out += PythonFloatRepr(d);
       return;
     }
-    case Type::string: AppendJsonString(out, value.get_ref<const std::string&>()); return;
+    case Type::string:
+      AppendJsonString(out, value.get_ref<const std::string&>());
+      return;
     case Type::array: {
       out += '[';
       bool first = true;
@@ -104,7 +131,9 @@ void AppendPythonJson(std::string& out, const nlohmann::ordered_json& value) {
       out += '}';
       return;
     }
-    default: out += "null"; return;  // binary / discarded: never produced by stowage
+    default:
+      out += "null";
+      return;  // binary / discarded: never produced by stowage
   }
 }
 

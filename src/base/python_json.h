@@ -4,11 +4,10 @@
 // (the `_METADATA` tree keys such as "('a', 'b')").
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace stowage {
 

@@ -1,8 +1,8 @@
 #include "base/thread_pool.h"
 
-#include <atomic>
-
 #include <gtest/gtest.h>
+
+#include <atomic>
 
 namespace stowage {
 namespace {

@@ -59,8 +59,7 @@ Result<Leaf> ArrayCheckpointHandler::Restore(const fs::path& directory,
                                              const ArrayRestoreArgs& args) const {
   std::error_code ec;
   if (!fs::is_directory(directory, ec)) {
-    return NotFoundError("requested directory for restore does not exist at " +
-                         directory.string());
+    return NotFoundError("requested directory for restore does not exist at " + directory.string());
   }
   const std::string& name = impl_->options.checkpoint_name;
   if (fs::exists(directory / checkpoint::kTreeMetadataFile, ec)) {

@@ -1,11 +1,11 @@
 #include "stowage/array_checkpoint_handler.h"
 
+#include <gtest/gtest.h>
+
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <numeric>
-
-#include <gtest/gtest.h>
 
 #include "base/bytes.h"
 #include "stowage/checkpointer.h"
@@ -118,8 +118,8 @@ TEST_F(ArrayCheckpointHandlerTest, CastsOnSaveAndOnRestore) {
   ArrayCheckpointHandler handler;
   SaveArgs to_bf16;
   to_bf16.dtype = DType::kBfloat16;
-  Array values = Array::FromValues<float>({4}, std::vector<float>{1.0f, 1.00390625f, -3.5f, 1e30f})
-                     .value();
+  Array values =
+      Array::FromValues<float>({4}, std::vector<float>{1.0f, 1.00390625f, -3.5f, 1e30f}).value();
   ASSERT_OK(handler.Save(Dir("c"), {values.Copy(), to_bf16}));
   EXPECT_NE(ReadText(Dir("c") / "checkpoint" / ".zarray").find(R"("dtype":"bfloat16")"),
             std::string::npos);
@@ -363,6 +363,25 @@ TEST(OrbaxFixtureTest, OcdbtCheckpointIsReportedAsUnsupported) {
   auto result = ArrayCheckpointHandler(options).Restore(*dir);
   EXPECT_ERROR_CODE(result, ErrorCode::kUnsupported);
   EXPECT_NE(result.error().message().find("OCDBT"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stowage
+
+namespace stowage {
+namespace {
+
+TEST(ArrayCheckpointHandlerNamesTest, RejectsNamesThatCannotBeStoredBeforeWriting) {
+  testing::TempDir tmp;
+  for (const char* name : {"_METADATA", "_CHECKPOINT_METADATA", "commit_success.txt", "d",
+                           "ocdbt.process_0", "..", "a//b", "/abs"}) {
+    ArrayCheckpointHandlerOptions options;
+    options.checkpoint_name = name;
+    auto dir = tmp.path() / "x";
+    EXPECT_ERROR_CODE(ArrayCheckpointHandler(options).Save(dir, {Array::Scalar(1.0f), {}}),
+                      ErrorCode::kInvalidArgument);
+    EXPECT_FALSE(std::filesystem::exists(dir)) << name;
+  }
 }
 
 }  // namespace

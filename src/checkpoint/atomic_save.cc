@@ -28,8 +28,7 @@ bool Sync(const CheckpointSaveOptions& options) {
   return options.fsync != kvstore::FsyncPolicy::kNone;
 }
 
-Status WriteCheckpointMetadata(const fs::path& dir, const CheckpointMetadata& metadata,
-                               bool sync) {
+Status WriteCheckpointMetadata(const fs::path& dir, const CheckpointMetadata& metadata, bool sync) {
   return kvstore::WriteFileAtomically(dir / checkpoint::kCheckpointMetadataFile,
                                       AsBytes(checkpoint::EncodeCheckpointMetadata(metadata)),
                                       sync);

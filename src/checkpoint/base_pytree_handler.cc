@@ -4,17 +4,38 @@
 
 #include "base/bytes.h"
 #include "checkpoint/layout.h"
+#include "kvstore/key.h"
 
 namespace stowage::checkpoint {
 namespace fs = std::filesystem;
 
 namespace {
 
+// A param name must be a valid relative key and must not shadow a file the
+// checkpoint itself uses.
+Status ValidateParamName(const std::string& name) {
+  if (auto valid = kvstore::ValidateKey(name); !valid.has_value()) {
+    return InvalidArgumentError("leaf name \"" + name + "\" cannot be stored: " +
+                                valid.error().message());
+  }
+  std::string first = name.substr(0, name.find('/'));
+  for (std::string_view reserved :
+       {kTreeMetadataFile, kCheckpointMetadataFile, kCommitSuccessFile, kShardingFile,
+        kArrayMetadatasDir, kOcdbtManifestFile, std::string_view("d")}) {
+    if (first == reserved || first.starts_with("ocdbt.process_")) {
+      return InvalidArgumentError("leaf name \"" + name +
+                                  "\" collides with a file of the checkpoint layout");
+    }
+  }
+  return OkStatus();
+}
+
 Status ValidateLeaves(const std::vector<LeafToSave>& leaves) {
   if (leaves.empty()) return InvalidArgumentError("found empty item: nothing to save");
   std::set<std::string> names;
   for (const auto& leaf : leaves) {
     std::string name = tree::ParamName(leaf.keypath);
+    STOWAGE_RETURN_IF_ERROR(ValidateParamName(name));
     if (!names.insert(name).second) {
       return InvalidArgumentError("two leaves share the param name \"" + name + "\"");
     }
@@ -106,9 +127,10 @@ Result<Leaf> BasePyTreeHandler::RestoreLeaf(const fs::path& directory,
   const tree::TreeMetadataEntry* entry = metadata.FindByParamName(param_name);
   if (!entry) {
     std::string known;
-    for (const auto& e : metadata.entries) known += (known.empty() ? "" : ", ") + tree::ParamName(e.keypath);
-    return NotFoundError((directory / kTreeMetadataFile).string() + " has no leaf \"" +
-                         param_name + "\" (leaves: " + known + ")");
+    for (const auto& e : metadata.entries)
+      known += (known.empty() ? "" : ", ") + tree::ParamName(e.keypath);
+    return NotFoundError((directory / kTreeMetadataFile).string() + " has no leaf \"" + param_name +
+                         "\" (leaves: " + known + ")");
   }
   if (entry->value.skip_deserialize) {
     return UnsupportedError("leaf \"" + tree::ParamName(entry->keypath) + "\" in " +

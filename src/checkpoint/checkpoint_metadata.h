@@ -7,9 +7,8 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "stowage/error.h"
 

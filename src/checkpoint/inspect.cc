@@ -103,7 +103,8 @@ Result<CheckpointInfo> InspectCheckpoint(const fs::path& directory) {
   info.format = std::string(ocdbt ? "OCDBT + " : "") + (zarr3 ? "zarr3" : "zarr v2");
   std::vector<std::pair<std::string, const tree::TreeMetadataEntry*>> leaves;
   if (metadata) {
-    for (const auto& entry : metadata->entries) leaves.push_back({tree::ParamName(entry.keypath), &entry});
+    for (const auto& entry : metadata->entries)
+      leaves.push_back({tree::ParamName(entry.keypath), &entry});
   } else {
     for (auto& name : LegacyLeafNames(directory)) leaves.push_back({name, nullptr});
   }

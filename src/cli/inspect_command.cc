@@ -32,8 +32,7 @@ void PrintLeaf(const LeafInfo& leaf) {
   std::cout << "  " << leaf.name << "\n";
   if (!leaf.value_type.empty()) std::cout << "    value type:  " << leaf.value_type << "\n";
   if (leaf.dtype) {
-    std::cout << "    dtype:       " << DTypeName(*leaf.dtype) << " (" << leaf.zarr_dtype
-              << ")\n";
+    std::cout << "    dtype:       " << DTypeName(*leaf.dtype) << " (" << leaf.zarr_dtype << ")\n";
   }
   if (leaf.shape) std::cout << "    shape:       " << ShapeToString(*leaf.shape) << "\n";
   if (leaf.chunks) std::cout << "    chunks:      " << ShapeToString(*leaf.chunks) << "\n";

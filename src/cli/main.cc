@@ -15,8 +15,9 @@ using stowage::cli::ImportOptions;
 using stowage::cli::InspectOptions;
 
 void AddImport(CLI::App& app, ImportOptions& o) {
-  auto* cmd = app.add_subcommand("import", "Save a .npy array as an Orbax ArrayCheckpointHandler "
-                                           "checkpoint (atomically)");
+  auto* cmd = app.add_subcommand("import",
+                                 "Save a .npy array as an Orbax ArrayCheckpointHandler "
+                                 "checkpoint (atomically)");
   cmd->add_option("array", o.input, "input .npy file")->required();
   cmd->add_option("directory", o.directory, "checkpoint directory to create")->required();
   cmd->add_option("--name", o.name, "leaf name (Orbax checkpoint_name)");
@@ -45,8 +46,9 @@ void AddExport(CLI::App& app, ExportOptions& o) {
 }
 
 void AddInspect(CLI::App& app, InspectOptions& o) {
-  auto* cmd = app.add_subcommand("inspect", "Describe a checkpoint: format, leaves, dtypes, "
-                                            "shapes, chunks, compression, size");
+  auto* cmd = app.add_subcommand("inspect",
+                                 "Describe a checkpoint: format, leaves, dtypes, "
+                                 "shapes, chunks, compression, size");
   cmd->add_option("directory", o.directory, "checkpoint directory")->required();
   cmd->add_flag("--json", o.json, "print JSON");
 }

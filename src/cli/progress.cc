@@ -42,13 +42,11 @@ void ProgressReporter::Add(std::uint64_t bytes) {
 }
 
 void ProgressReporter::Draw(bool final) {
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   double done = static_cast<double>(done_.load());
   std::string rate = seconds > 0 ? FormatBytes(done / seconds) + "/s" : "";
   std::fprintf(stderr, "\r%s %s / %s  %s\033[K%s", label_.c_str(), FormatBytes(done).c_str(),
-               FormatBytes(static_cast<double>(total_)).c_str(), rate.c_str(),
-               final ? "\n" : "");
+               FormatBytes(static_cast<double>(total_)).c_str(), rate.c_str(), final ? "\n" : "");
   std::fflush(stderr);
 }
 

@@ -113,6 +113,9 @@ Status WriteFileAtomically(const fs::path& path, std::span<const std::byte> data
 Status CreateDirectories(const fs::path& path) {
   std::error_code ec;
   fs::create_directories(path, ec);
+  if (ec == std::errc::not_a_directory || ec == std::errc::file_exists) {
+    return IoError("create directory " + path.string() + ": a file is in the way");
+  }
   if (ec) return OsError(ec.value(), "create directory", path);
   return OkStatus();
 }

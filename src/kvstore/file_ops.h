@@ -31,7 +31,7 @@ Status WriteFile(const std::filesystem::path& path, std::span<const std::byte> d
 Status WriteFileAtomically(const std::filesystem::path& path, std::span<const std::byte> data,
                            bool sync);
 
-// mkdir -p. Errors: kIo, kAlreadyExists (a file is in the way).
+// mkdir -p. Errors: kIo (also when a file is in the way).
 Status CreateDirectories(const std::filesystem::path& path);
 
 // fsync of a directory, making its entries (new files, renames) durable.

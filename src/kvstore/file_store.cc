@@ -19,8 +19,7 @@ namespace {
 
 class FileStore final : public Store {
  public:
-  FileStore(fs::path root, FileStoreOptions options)
-      : root_(std::move(root)), options_(options) {}
+  FileStore(fs::path root, FileStoreOptions options) : root_(std::move(root)), options_(options) {}
 
   Result<Bytes> Read(std::string_view key, ReadOptions options) const override {
     STOWAGE_RETURN_IF_ERROR(ValidateKey(key));

@@ -53,9 +53,7 @@ class MemoryStore final : public Store {
     return keys;
   }
 
-  std::string Describe(std::string_view key) const override {
-    return "memory:" + std::string(key);
-  }
+  std::string Describe(std::string_view key) const override { return "memory:" + std::string(key); }
 
  private:
   mutable std::mutex mutex_;

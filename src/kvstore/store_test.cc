@@ -1,8 +1,8 @@
 // One battery run against every store: the memory store is the reference.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "base/bytes.h"
 #include "kvstore/file_ops.h"
@@ -18,8 +18,12 @@ class StoreTest : public ::testing::TestWithParam<Kind> {
  protected:
   void SetUp() override {
     switch (GetParam()) {
-      case Kind::kMemory: store_ = NewMemoryStore(); break;
-      case Kind::kFile: store_ = OpenFileStore(dir_.path() / "root"); break;
+      case Kind::kMemory:
+        store_ = NewMemoryStore();
+        break;
+      case Kind::kFile:
+        store_ = OpenFileStore(dir_.path() / "root");
+        break;
       case Kind::kFileNoSync:
         store_ = OpenFileStore(dir_.path() / "root", {.fsync = FsyncPolicy::kNone});
         break;

@@ -33,8 +33,8 @@ Result<Future<void>> WriteArrayLeaf(const ParamInfo& info, Leaf leaf, const Save
                                            args.chunk_byte_size, args.shard_axes);
   if (!chunks.has_value()) return chunks.error().WithContext("saving \"" + info.name + "\"");
   array_io::ZarrWriteSpec spec{*chunks, CompressorFor(info.use_compression), args.dtype};
-  return array_io::WriteZarrArrayAsync(info.store, info.name, std::move(snapshot),
-                                       std::move(spec), info.io);
+  return array_io::WriteZarrArrayAsync(info.store, info.name, std::move(snapshot), std::move(spec),
+                                       info.io);
 }
 
 Result<Array> ReadArrayLeaf(const ParamInfo& info, const RestoreArgs& args) {
@@ -50,8 +50,8 @@ Result<Array> ReadArrayLeaf(const ParamInfo& info, const RestoreArgs& args) {
 // Applies RestoreArgs.restore_type to an array read from storage.
 Result<Leaf> ShapeResult(const ParamInfo& info, Array array, RestoreType type,
                          bool saved_as_scalar) {
-  bool want_scalar = type == RestoreType::kScalar ||
-                     (type == RestoreType::kAsSaved && saved_as_scalar);
+  bool want_scalar =
+      type == RestoreType::kScalar || (type == RestoreType::kAsSaved && saved_as_scalar);
   if (!want_scalar) return Leaf(std::move(array));
   if (array.rank() != 0) {
     auto message = "restoring \"" + info.name + "\": restored result is not a scalar (shape " +

@@ -33,8 +33,8 @@ Result<KeyPath> ParseKeyPath(const ojson& keys, const std::string& where) {
     }
     const ojson& name = key["key"];
     // Orbax writes keys as strings; sequence indices may come back as numbers.
-    path.push_back({name.is_string() ? name.get<std::string>() : name.dump(),
-                    static_cast<KeyType>(type)});
+    path.push_back(
+        {name.is_string() ? name.get<std::string>() : name.dump(), static_cast<KeyType>(type)});
   }
   return path;
 }

@@ -6,13 +6,12 @@
 // to older files.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "stowage/array.h"
 #include "stowage/error.h"

@@ -73,10 +73,12 @@ TEST(TreeMetadataTest, ArrayHandlerFormMatchesOrbaxLayout) {
 }
 
 TEST(TreeMetadataTest, MalformedFilesAreDataLoss) {
-  for (const char* text : {"", "[]", "{}", R"({"tree_metadata": 3})",
-                           R"({"tree_metadata": {"x": {"key_metadata": []}}})",
-                           R"({"tree_metadata": {"x": {"key_metadata": [{"key": "a", "key_type": 9}], "value_metadata": {"value_type": "scalar"}}}})",
-                           R"({"tree_metadata": {}, "use_ocdbt": "yes"})"}) {
+  for (
+      const char* text :
+      {"", "[]", "{}", R"({"tree_metadata": 3})",
+       R"({"tree_metadata": {"x": {"key_metadata": []}}})",
+       R"({"tree_metadata": {"x": {"key_metadata": [{"key": "a", "key_type": 9}], "value_metadata": {"value_type": "scalar"}}}})",
+       R"({"tree_metadata": {}, "use_ocdbt": "yes"})"}) {
     auto parsed = ParseTreeMetadata(AsBytes(text), "/ckpt/_METADATA");
     EXPECT_ERROR_CODE(parsed, ErrorCode::kDataLoss);
     EXPECT_NE(parsed.error().message().find("/ckpt/_METADATA"), std::string::npos);

@@ -39,10 +39,14 @@ Result<const TypeHandler*> TypeHandlerRegistry::ForTypestr(std::string_view type
 
 std::string_view LeafKindName(const Leaf& leaf) {
   switch (leaf.index()) {
-    case 0: return "array";
-    case 1: return "array view";
-    case 2: return "scalar";
-    default: return "string";
+    case 0:
+      return "array";
+    case 1:
+      return "array view";
+    case 2:
+      return "scalar";
+    default:
+      return "string";
   }
 }
 

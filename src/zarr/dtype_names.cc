@@ -18,8 +18,7 @@ constexpr TypestrEntry kTypestrs[] = {
 };
 
 bool IsNamedWithoutTypestr(DType dtype) {
-  return dtype == DType::kBfloat16 || dtype == DType::kFloat8E4m3fn ||
-         dtype == DType::kFloat8E5m2;
+  return dtype == DType::kBfloat16 || dtype == DType::kFloat8E4m3fn || dtype == DType::kFloat8E5m2;
 }
 
 }  // namespace

@@ -3,9 +3,8 @@
 // "NaN", "Infinity", "-Infinity"; complex values are [real, imag].
 #pragma once
 
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "base/bytes.h"
 #include "stowage/dtype.h"

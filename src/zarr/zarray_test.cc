@@ -45,9 +45,10 @@ TEST(ZarrayTest, ScalarHasEmptyShapeAndChunkKeyZero) {
   ZarrayMetadata m;
   m.dtype = {DType::kInt64, false};
   m.compressor = {{"id", "zstd"}, {"level", 1}};
-  EXPECT_EQ(EncodeZarray(m),
-            R"({"chunks":[],"compressor":{"id":"zstd","level":1},"dimension_separator":".",)"
-            R"("dtype":"<i8","fill_value":null,"filters":null,"order":"C","shape":[],"zarr_format":2})");
+  EXPECT_EQ(
+      EncodeZarray(m),
+      R"({"chunks":[],"compressor":{"id":"zstd","level":1},"dimension_separator":".",)"
+      R"("dtype":"<i8","fill_value":null,"filters":null,"order":"C","shape":[],"zarr_format":2})");
   EXPECT_EQ(ChunkKey({}, '.'), "0");
   std::vector<std::int64_t> index = {3, 0, 12};
   EXPECT_EQ(ChunkKey(index, '.'), "3.0.12");
@@ -68,9 +69,8 @@ TEST(ZarrayTest, AcceptsWhatZarrPythonWrites) {
 }
 
 TEST(ZarrayTest, MissingSeparatorDefaultsToDot) {
-  std::string text =
-      R"({"chunks":[2],"compressor":null,"dtype":"|u1","fill_value":0,"filters":[],)"
-      R"("order":"C","shape":[5],"zarr_format":2})";
+  std::string text = R"({"chunks":[2],"compressor":null,"dtype":"|u1","fill_value":0,"filters":[],)"
+                     R"("order":"C","shape":[5],"zarr_format":2})";
   ASSERT_OK_AND_ASSIGN(auto m, ParseZarray(AsBytes(text), "x/.zarray"));
   EXPECT_EQ(m.dimension_separator, '.');
   EXPECT_TRUE(m.compressor.is_null());

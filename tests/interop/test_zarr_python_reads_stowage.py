@@ -7,12 +7,17 @@ dimensions), with zstd and without compression, with and without
 and read back with `zarr.open(DIR + '/checkpoint', mode='r')[...]`; the
 result must have the same dtype, shape and bytes. Also: --dtype casts match
 NumPy's astype, and the `.zarray` members are the ones docs/format.md
-promises (Orbax / TensorStore's form).
+promises (Orbax / TensorStore's form). Orbax's chunk shapes divide the
+array's shape, so --chunk-bytes gives many chunks but never a partial edge
+chunk; the chunk shape is checked against an independent re-statement of
+Orbax's choose_chunk_shape (edge chunks are covered by
+test_stowage_reads_zarr_python.py, where zarr-python chooses the chunks).
 
 Run by CTest with STOWAGE_BIN set; exits 77 (skipped) without the CLI or
 without zarr-python. Only Debian's /usr/bin/python3 has numpy + zarr.
 """
 import concurrent.futures
+import functools
 import json
 import math
 import os
@@ -90,6 +95,11 @@ def random_array(rng, dtype, shape):
     return np.array(flat.reshape(shape), order="C")  # (ascontiguousarray makes 0-d 1-d)
 
 
+def write_npy(path, array, version):
+    with open(path, "wb") as f:
+        np.lib.format.write_array(f, array, version=version)
+
+
 def orbax_chunk_shape(shape, itemsize, target_byte_size):
     """orbax `_src/arrays/subchunking.py` choose_chunk_shape for a host array
     (global shape == write shape, no shard axes), re-stated here as an
@@ -135,6 +145,7 @@ class Case:
         self.compression = compression
         self.chunk_bytes = chunk_bytes
         self.target = target  # --dtype
+        self.threads = 1
         self.dir = os.path.join(root, "ckpt%04d" % index)
         self.npy = os.path.join(root, "in%04d.npy" % index)
         self.array = random_array(rng, dtype, self.shape)
@@ -145,10 +156,13 @@ class Case:
             self.dtype, list(self.shape), self.compression, self.chunk_bytes,
             " --dtype " + self.target if self.target else "")
 
-    def run(self):
+    def write_npy(self):
         np.save(self.npy, self.array)
+
+    def run(self):
+        self.write_npy()
         args = ["import", self.npy, self.dir, "--compression", self.compression, "--no-fsync",
-                "--threads", "1", "-q"]
+                "--threads", self.threads, "-q"]
         if self.chunk_bytes is not None:
             args += ["--chunk-bytes", self.chunk_bytes]
         if self.target:
@@ -233,9 +247,10 @@ class ZarrPythonReadsStowage(unittest.TestCase):
         files = set(os.listdir(array_dir))
         keys = chunk_keys(case.shape, z.chunks)
         self.assertEqual(files, keys | {".zarray"}, what)
-        self.assertEqual(z.nchunks_initialized, len(keys), what)
+        if case.shape:  # (zarr-python 2.13 miscounts the chunks of 0-d arrays)
+            self.assertEqual(z.nchunks_initialized, len(keys), what)
         if case.compression == "none":
-            for key in keys:  # raw chunks are full-size, edge chunks padded
+            for key in keys:  # raw chunks: exactly prod(chunks) * itemsize bytes
                 self.assertEqual(os.path.getsize(os.path.join(array_dir, key)),
                                  math.prod(z.chunks) * stored.itemsize, "%s: %s" % (what, key))
         with open(os.path.join(array_dir, ".zarray")) as f:
@@ -314,6 +329,42 @@ class ZarrPythonReadsStowage(unittest.TestCase):
                                7.0], dtype=np.float64)
         run_all([case])
         self.check_case(case)
+
+    def test_npy_input_variants(self):
+        """Fortran-order and big-endian .npy files and format versions 2.0 and
+        3.0 import to the same (C-order, little-endian) zarr array."""
+        rng = np.random.default_rng(11)
+        cases = []
+        for i, (dtype, shape, fortran, version) in enumerate([
+                (">f8", (5, 7), False, (1, 0)), ("<f4", (4, 6, 3), True, (1, 0)),
+                (">c16", (3, 4), True, (1, 0)), (">i2", (9,), False, (2, 0)),
+                ("<u4", (2, 3, 4), True, (3, 0)), (">u8", (0, 3), True, (1, 0)),
+                ("|b1", (6, 5), True, (2, 0)), (">f2", (), False, (1, 0))]):
+            native_name = np.dtype(dtype).newbyteorder("=").name
+            case = self.new_case(native_name, shape, "zstd" if i % 2 else "none",
+                                 24 if i % 3 else None, rng)
+            source = case.array.astype(dtype)
+            if fortran:
+                source = np.asfortranarray(source)
+            case.write_npy = functools.partial(write_npy, case.npy, source, version)
+            cases.append(case)
+        run_all(cases)
+        for case in cases:
+            with self.subTest(case.describe()):
+                self.check_case(case)
+
+    def test_many_chunks_several_threads(self):
+        rng = np.random.default_rng(13)
+        cases = [self.new_case("float32", (64, 250), "zstd", 256, rng),
+                 self.new_case("int16", (30, 7, 40), "none", 100, rng),
+                 self.new_case("complex128", (1000,), "zstd", 160, rng)]
+        for case in cases:
+            case.threads = 4
+        run_all(cases)
+        for case in cases:
+            with self.subTest(case.describe()):
+                self.check_case(case)
+        self.assertGreater(len(os.listdir(os.path.join(cases[0].dir, "checkpoint"))), 300)
 
     def test_zarray_fields(self):
         """The `.zarray` as zarr-python sees it, and byte-exact as TensorStore writes it."""

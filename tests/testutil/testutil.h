@@ -1,11 +1,11 @@
 // Helpers shared by stowage's tests: temporary directories and fixture lookup.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "stowage/error.h"
 
@@ -38,31 +38,30 @@ std::string ReadFileOrDie(const std::filesystem::path& path);
 }  // namespace stowage::testing
 
 // Asserts a Result/Status holds a value, printing the error otherwise.
-#define ASSERT_OK(expr)                                                    \
-  do {                                                                     \
-    auto&& stowage_r_ = (expr);                                            \
-    ASSERT_TRUE(stowage_r_.has_value()) << stowage_r_.error().ToString();  \
+#define ASSERT_OK(expr)                                                   \
+  do {                                                                    \
+    auto&& stowage_r_ = (expr);                                           \
+    ASSERT_TRUE(stowage_r_.has_value()) << stowage_r_.error().ToString(); \
   } while (false)
 
-#define EXPECT_OK(expr)                                                    \
-  do {                                                                     \
-    auto&& stowage_r_ = (expr);                                            \
-    EXPECT_TRUE(stowage_r_.has_value()) << stowage_r_.error().ToString();  \
+#define EXPECT_OK(expr)                                                   \
+  do {                                                                    \
+    auto&& stowage_r_ = (expr);                                           \
+    EXPECT_TRUE(stowage_r_.has_value()) << stowage_r_.error().ToString(); \
   } while (false)
 
 // Asserts a Result/Status failed with `code`.
-#define EXPECT_ERROR_CODE(expr, expected_code)                                   \
-  do {                                                                           \
-    auto&& stowage_r_ = (expr);                                                  \
-    ASSERT_FALSE(stowage_r_.has_value()) << "expected an error, got a value";   \
-    EXPECT_EQ(stowage_r_.error().code(), expected_code)                          \
-        << stowage_r_.error().ToString();                                        \
+#define EXPECT_ERROR_CODE(expr, expected_code)                                            \
+  do {                                                                                    \
+    auto&& stowage_r_ = (expr);                                                           \
+    ASSERT_FALSE(stowage_r_.has_value()) << "expected an error, got a value";             \
+    EXPECT_EQ(stowage_r_.error().code(), expected_code) << stowage_r_.error().ToString(); \
   } while (false)
 
 // `ASSERT_OK_AND_ASSIGN(auto x, F());`
 #define ASSERT_OK_AND_ASSIGN(lhs, expr) \
   ASSERT_OK_AND_ASSIGN_IMPL(STOWAGE_CONCAT(stowage_t_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)                  \
-  auto tmp = (expr);                                               \
-  ASSERT_TRUE(tmp.has_value()) << tmp.error().ToString();          \
+#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)         \
+  auto tmp = (expr);                                      \
+  ASSERT_TRUE(tmp.has_value()) << tmp.error().ToString(); \
   lhs = std::move(tmp).value()
