@@ -15,8 +15,8 @@ namespace {
 // checkpoint itself uses.
 Status ValidateParamName(const std::string& name) {
   if (auto valid = kvstore::ValidateKey(name); !valid.has_value()) {
-    return InvalidArgumentError("leaf name \"" + name + "\" cannot be stored: " +
-                                valid.error().message());
+    return InvalidArgumentError("leaf name \"" + name +
+                                "\" cannot be stored: " + valid.error().message());
   }
   std::string first = name.substr(0, name.find('/'));
   for (std::string_view reserved :
