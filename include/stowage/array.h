@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "stowage/bytes.h"
 #include "stowage/dtype.h"
 #include "stowage/error.h"
 
@@ -118,7 +119,10 @@ class Array {
   DType dtype_ = DType::kFloat32;
   Shape shape_;
   std::size_t num_bytes_ = 0;
-  std::unique_ptr<std::byte[]> data_;
+  struct Free {
+    void operator()(std::byte* p) const { FreeBuffer(p); }
+  };
+  std::unique_ptr<std::byte[], Free> data_;
 };
 
 // True when both have the same dtype, shape and bytes.

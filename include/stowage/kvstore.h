@@ -17,11 +17,12 @@
 #include <string_view>
 #include <vector>
 
+#include "stowage/bytes.h"
 #include "stowage/error.h"
 
 namespace stowage::kvstore {
 
-using Bytes = std::vector<std::byte>;
+using stowage::Bytes;
 
 struct WriteOptions {
   // When true, a concurrent or later reader sees the old value or the whole
@@ -42,7 +43,7 @@ class Store {
 
   // The value under `key`. Errors: kNotFound (message names the file or
   // key), kDataLoss (larger than options.max_bytes), kIo.
-  virtual Result<std::vector<std::byte>> Read(std::string_view key,
+  virtual Result<Bytes> Read(std::string_view key,
                                               ReadOptions options = {}) const = 0;
 
   // Reads the value under `key` into `out`, which must be exactly its size.

@@ -57,7 +57,7 @@ Result<Array> Array::Uninitialized(DType dtype, Shape shape) {
   array.shape_ = std::move(shape);
   array.num_bytes_ = bytes;
   // Always allocate at least one byte so data() is never null.
-  array.data_.reset(new (std::nothrow) std::byte[bytes ? bytes : 1]);
+  array.data_.reset(static_cast<std::byte*>(AllocateBuffer(bytes)));
   if (!array.data_) {
     return ResourceExhaustedError("cannot allocate " + std::to_string(bytes) + " bytes");
   }

@@ -7,10 +7,9 @@
 #include <string_view>
 #include <vector>
 
-namespace stowage {
+#include "stowage/bytes.h"
 
-// An owned, contiguous byte buffer.
-using Bytes = std::vector<std::byte>;
+namespace stowage {
 
 inline std::span<const std::byte> AsBytes(std::string_view text) {
   return std::as_bytes(std::span<const char>(text.data(), text.size()));

@@ -1,0 +1,25 @@
+#include <sys/mman.h>
+
+#include <cstdlib>
+
+#include "stowage/bytes.h"
+
+namespace stowage {
+namespace {
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+constexpr std::size_t kHugeThreshold = std::size_t{4} << 20;
+}  // namespace
+
+void* AllocateBuffer(std::size_t bytes) {
+  if (bytes < kHugeThreshold) return std::malloc(bytes ? bytes : 1);
+  std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, rounded);
+#ifdef MADV_HUGEPAGE
+  if (p) ::madvise(p, rounded, MADV_HUGEPAGE);  // advisory: failure is harmless
+#endif
+  return p;
+}
+
+void FreeBuffer(void* pointer) { std::free(pointer); }
+
+}  // namespace stowage
