@@ -21,16 +21,10 @@ import tempfile
 import unittest
 import zlib
 
-STOWAGE_BIN = os.environ.get("STOWAGE_BIN", "")
-if not STOWAGE_BIN or not os.path.isfile(STOWAGE_BIN) or not os.access(STOWAGE_BIN, os.X_OK):
-    print("skipped: STOWAGE_BIN is unset or not an executable file", file=sys.stderr)
-    sys.exit(77)
-try:
-    import numpy as np
-    import zarr
-except ImportError as e:  # pragma: no cover - depends on the interpreter
-    print("skipped: zarr-python / numpy not importable: %s" % e, file=sys.stderr)
-    sys.exit(77)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from stowage_script import STOWAGE_BIN, run_stowage  # noqa: E402 (exits 77 when unusable)
+import numpy as np
+import zarr
 
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
@@ -42,10 +36,6 @@ EXIT_RESOURCE_EXHAUSTED = 9
 
 TEMPORARY_SUFFIXES = (".orbax-checkpoint-tmp", ".stowage-replaced", ".stowage-partial")
 
-
-def stowage(*args, **kwargs):
-    return subprocess.run([STOWAGE_BIN] + [str(a) for a in args], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, **kwargs)
 
 
 class CliTest(unittest.TestCase):
@@ -72,13 +62,13 @@ class CliTest(unittest.TestCase):
     def import_array(self, array, name="ckpt", *extra):
         npy = self.save_npy(name + ".npy", array)
         directory = self.path(name)
-        r = stowage("import", npy, directory, *extra)
+        r = run_stowage("import", npy, directory, *extra)
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         return directory
 
     def export(self, directory, *extra, out="out.npy"):
         out = self.path(out)
-        r = stowage("export", directory, "-o", out, *extra)
+        r = run_stowage("export", directory, "-o", out, *extra)
         return r, out
 
     def assert_fails(self, r, code, kind, *mentions):
@@ -123,13 +113,13 @@ class CliTest(unittest.TestCase):
                      ["import", npy, self.path("c"), "--threads", "many"],
                      ["inspect"]]:
             with self.subTest(args=args):
-                r = stowage(*args)
+                r = run_stowage(*args)
                 self.assertEqual(r.returncode, EXIT_USAGE, r.stderr.decode())
                 self.assertFalse(os.path.exists(self.path("c")))
                 self.assertFalse(os.path.exists(self.path("o.npy")))
 
     def test_help_exits_0(self):
-        r = stowage("--help")
+        r = run_stowage("--help")
         self.assertEqual(r.returncode, 0)
         for word in ["import", "export", "inspect"]:
             self.assertIn(word, r.stdout.decode())
@@ -144,14 +134,14 @@ class CliTest(unittest.TestCase):
 
     def test_inspect_missing_directory(self):
         missing = self.path("absent")
-        r = stowage("inspect", missing)
+        r = run_stowage("inspect", missing)
         self.assert_fails(r, EXIT_NOT_FOUND, "not found", missing)
-        r = stowage("inspect", missing, "--json")
+        r = run_stowage("inspect", missing, "--json")
         self.assert_fails(r, EXIT_NOT_FOUND, "not found", missing)
 
     def test_import_missing_npy(self):
         missing = self.path("absent.npy")
-        r = stowage("import", missing, self.path("ckpt"))
+        r = run_stowage("import", missing, self.path("ckpt"))
         self.assert_fails(r, EXIT_NOT_FOUND, "not found", missing)
         self.assertFalse(os.path.exists(self.path("ckpt")))
 
@@ -272,7 +262,7 @@ class CliTest(unittest.TestCase):
             with self.subTest(name):
                 npy = self.path(name + ".npy")
                 np.save(npy, array, allow_pickle=True)
-                r = stowage("import", npy, self.path(name))
+                r = run_stowage("import", npy, self.path(name))
                 self.assert_fails(r, EXIT_UNSUPPORTED, "unsupported", npy)
                 self.assertFalse(os.path.exists(self.path(name)))
 
@@ -299,13 +289,13 @@ class CliTest(unittest.TestCase):
         with open(os.path.join(directory, "_METADATA")) as f:
             metadata = f.read()
         npy = self.save_npy("second.npy", second)
-        r = stowage("import", npy, directory)
+        r = run_stowage("import", npy, directory)
         self.assert_fails(r, EXIT_ALREADY_EXISTS, "already exists", directory)
         self.assert_no_temporaries()
         with open(os.path.join(directory, "_METADATA")) as f:
             self.assertEqual(f.read(), metadata)
         self.assert_exported(directory, first)  # untouched
-        r = stowage("import", npy, directory, "--force")
+        r = run_stowage("import", npy, directory, "--force")
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assert_no_temporaries()
         self.assert_exported(directory, second)
@@ -316,7 +306,7 @@ class CliTest(unittest.TestCase):
     def test_import_refuses_existing_empty_directory(self):
         os.mkdir(self.path("ckpt"))
         npy = self.save_npy("a.npy", np.arange(3))
-        r = stowage("import", npy, self.path("ckpt"))
+        r = run_stowage("import", npy, self.path("ckpt"))
         self.assert_fails(r, EXIT_ALREADY_EXISTS, "already exists")
         self.assertEqual(os.listdir(self.path("ckpt")), [])
 
@@ -324,7 +314,7 @@ class CliTest(unittest.TestCase):
 
     def test_bad_dtype_name(self):
         npy = self.save_npy("a.npy", np.arange(3.0))
-        r = stowage("import", npy, self.path("ckpt"), "--dtype", "float31")
+        r = run_stowage("import", npy, self.path("ckpt"), "--dtype", "float31")
         self.assert_fails(r, EXIT_INVALID_ARGUMENT, "invalid argument", "float31")
         self.assertFalse(os.path.exists(self.path("ckpt")))
         directory = self.import_array(np.arange(3.0), "good")
@@ -335,14 +325,14 @@ class CliTest(unittest.TestCase):
     def test_chunk_bytes_below_one_element_fails_cleanly(self):
         # Fails after the save has begun: the temporary directory must go.
         npy = self.save_npy("a.npy", np.arange(6.0))
-        r = stowage("import", npy, self.path("ckpt"), "--chunk-bytes", "3")
+        r = run_stowage("import", npy, self.path("ckpt"), "--chunk-bytes", "3")
         self.assert_fails(r, EXIT_INVALID_ARGUMENT, "invalid argument")
         self.assertFalse(os.path.exists(self.path("ckpt")))
         self.assert_no_temporaries()
 
     def test_scalar_flag_needs_0d(self):
         npy = self.save_npy("a.npy", np.arange(3.0))
-        r = stowage("import", npy, self.path("ckpt"), "--scalar")
+        r = run_stowage("import", npy, self.path("ckpt"), "--scalar")
         self.assert_fails(r, EXIT_INVALID_ARGUMENT, "invalid argument")
         self.assertFalse(os.path.exists(self.path("ckpt")))
 
@@ -385,7 +375,7 @@ class CliTest(unittest.TestCase):
         self.assertFalse(os.path.exists(out))
         self.assert_exported(d1, w, "w")
         self.assert_exported(d1, v, "v")
-        info = json.loads(stowage("inspect", d1, "--json").stdout)
+        info = json.loads(run_stowage("inspect", d1, "--json").stdout)
         self.assertEqual(sorted(leaf["name"] for leaf in info["leaves"]), ["v", "w"])
 
     def test_temporary_directory_is_never_read(self):
@@ -402,7 +392,7 @@ class CliTest(unittest.TestCase):
     def test_inspect_text(self):
         directory = self.import_array(np.zeros((6, 10), np.float32), "ckpt",
                                       "--chunk-bytes", "80")
-        r = stowage("inspect", directory)
+        r = run_stowage("inspect", directory)
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         text = r.stdout.decode()
         self.assertIn("zarr v2", text)
@@ -420,7 +410,7 @@ class CliTest(unittest.TestCase):
     def test_inspect_json(self):
         directory = self.import_array(np.zeros((6, 10), np.float32), "ckpt",
                                       "--chunk-bytes", "80")
-        r = stowage("inspect", directory, "--json")
+        r = run_stowage("inspect", directory, "--json")
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         info = json.loads(r.stdout)
         self.assertEqual(info["format"], "zarr v2")
@@ -441,10 +431,10 @@ class CliTest(unittest.TestCase):
 
     def test_inspect_legacy_layout(self):
         directory, _, _ = self.make_two_leaf_legacy()
-        info = json.loads(stowage("inspect", directory, "--json").stdout)
+        info = json.loads(run_stowage("inspect", directory, "--json").stdout)
         self.assertIs(info["has_tree_metadata"], False)
         self.assertEqual(sorted(leaf["name"] for leaf in info["leaves"]), ["a", "b"])
-        r = stowage("inspect", directory)
+        r = run_stowage("inspect", directory)
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assertIn("zarr v2", r.stdout.decode())
 
@@ -461,7 +451,7 @@ class CliTest(unittest.TestCase):
         self.assert_exported(directory, value)
         self.assertEqual(np.asarray(zarr.open(os.path.join(directory, "checkpoint"),
                                               mode="r")[...]), value)
-        info = json.loads(stowage("inspect", directory, "--json").stdout)
+        info = json.loads(run_stowage("inspect", directory, "--json").stdout)
         self.assertEqual(info["leaves"][0]["value_type"], "scalar")
         self.assertEqual(info["leaves"][0]["shape"], [])
         # Without --scalar a 0-d array stays an np.ndarray.
@@ -490,7 +480,7 @@ class CliTest(unittest.TestCase):
         npy = self.save_npy("a.npy", np.arange(3.0))
         for name in [".", "..", "../escape"]:
             with self.subTest(name=name):
-                r = stowage("import", npy, self.path("ckpt"), "--name", name)
+                r = run_stowage("import", npy, self.path("ckpt"), "--name", name)
                 self.assert_fails(r, EXIT_INVALID_ARGUMENT, "invalid argument")
                 self.assertEqual(sorted(os.listdir(self.tmp)), ["a.npy"])
 
@@ -501,7 +491,7 @@ class CliTest(unittest.TestCase):
         npy = self.save_npy("a.npy", np.arange(3.0))
         for name in ["_METADATA", "_CHECKPOINT_METADATA", "commit_success.txt"]:
             with self.subTest(name=name):
-                r = stowage("import", npy, self.path("ckpt"), "--name", name)
+                r = run_stowage("import", npy, self.path("ckpt"), "--name", name)
                 self.assertNotEqual(r.returncode, 0)
                 self.assertNotIn(r.returncode, (1, EXIT_NOT_FOUND, 10), r.stderr.decode())
                 self.assertTrue(r.stderr.startswith(b"stowage: "), r.stderr)
@@ -554,7 +544,7 @@ class CliTest(unittest.TestCase):
                      ["import", npy, self.path("c4"), "--scalar"],
                      ["export", self.path("missing"), "-o", self.path("o.npy")]]:
             with self.subTest(args=args):
-                r = stowage(*args)
+                r = run_stowage(*args)
                 self.assertNotEqual(r.returncode, 0)
                 self.assertNotIn(r.returncode, (1, 10), r.stderr.decode())  # not a crash
                 self.assertTrue(r.stderr.startswith(b"stowage: "), r.stderr)
@@ -564,10 +554,10 @@ class CliTest(unittest.TestCase):
     def test_no_progress_output_when_stderr_is_not_a_terminal(self):
         array = self.rng.standard_normal((256, 256))  # 512 KiB
         npy = self.save_npy("a.npy", array)
-        r = stowage("import", npy, self.path("ckpt"))  # no -q
+        r = run_stowage("import", npy, self.path("ckpt"))  # no -q
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assertEqual(r.stderr, b"")
-        r = stowage("export", self.path("ckpt"), "-o", self.path("out.npy"))
+        r = run_stowage("export", self.path("ckpt"), "-o", self.path("out.npy"))
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assertEqual(r.stderr, b"")
         self.assertEqual(r.stdout, b"")

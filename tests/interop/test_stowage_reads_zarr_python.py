@@ -28,28 +28,18 @@ import tempfile
 import unittest
 import warnings
 
-STOWAGE_BIN = os.environ.get("STOWAGE_BIN", "")
-if not STOWAGE_BIN or not os.path.isfile(STOWAGE_BIN) or not os.access(STOWAGE_BIN, os.X_OK):
-    print("skipped: STOWAGE_BIN is unset or not an executable file", file=sys.stderr)
-    sys.exit(77)
-try:
-    import numpy as np
-    import numcodecs
-    from numcodecs import blosc
-    import zarr
-except ImportError as e:  # pragma: no cover - depends on the interpreter
-    print("skipped: zarr-python / numpy not importable: %s" % e, file=sys.stderr)
-    sys.exit(77)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from stowage_script import STOWAGE_BIN, assert_same_values, run_stowage  # noqa: E402 (exits 77 when unusable)
+import numpy as np
+import numcodecs
+from numcodecs import blosc
+import zarr
 
 blosc.use_threads = False
 WORKERS = max(2, min(8, 2 * (os.cpu_count() or 2)))
 EXIT_NOT_FOUND = 3
 EXIT_UNSUPPORTED = 6
 
-
-def run_stowage(*args):
-    return subprocess.run([STOWAGE_BIN] + [str(a) for a in args], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
 
 
 def make_data(rng, dtype, shape, compressible):
@@ -181,18 +171,7 @@ def assert_same(test, got, want, what):
     test.assertEqual((got.dtype.kind, got.dtype.itemsize), (want.dtype.kind, want.dtype.itemsize),
                      "%s: dtype %s vs %s" % (what, got.dtype.str, want.dtype.str))
     test.assertIn(got.dtype.byteorder, ("<", "=", "|"), what)
-    got, want = native(got), native(want)
-    if want.dtype.kind in "fc":
-        parts = [(got.real, want.real), (got.imag, want.imag)] if want.dtype.kind == "c" \
-            else [(got, want)]
-        for g, w in parts:
-            test.assertTrue(np.array_equal(np.isnan(g), np.isnan(w)), "%s: NaN positions" % what)
-            ok = ~np.isnan(w)
-            test.assertTrue(np.array_equal(g[ok], w[ok]), "%s: values differ" % what)
-            test.assertTrue(np.array_equal(np.signbit(g[ok]), np.signbit(w[ok])),
-                            "%s: signs differ" % what)
-    else:
-        test.assertTrue(np.array_equal(got, want), "%s: values differ" % what)
+    assert_same_values(test, native(got), native(want), what)
 
 
 def names_key(message, key):

@@ -27,17 +27,11 @@ import tempfile
 import unittest
 import warnings
 
-STOWAGE_BIN = os.environ.get("STOWAGE_BIN", "")
-if not STOWAGE_BIN or not os.path.isfile(STOWAGE_BIN) or not os.access(STOWAGE_BIN, os.X_OK):
-    print("skipped: STOWAGE_BIN is unset or not an executable file", file=sys.stderr)
-    sys.exit(77)
-try:
-    import numpy as np
-    import numcodecs
-    import zarr
-except ImportError as e:  # pragma: no cover - depends on the interpreter
-    print("skipped: zarr-python / numpy not importable: %s" % e, file=sys.stderr)
-    sys.exit(77)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from stowage_script import STOWAGE_BIN, assert_same_values, run_stowage  # noqa: E402 (exits 77 when unusable)
+import numpy as np
+import numcodecs
+import zarr
 
 WORKERS = max(2, min(8, 2 * (os.cpu_count() or 2)))
 
@@ -57,10 +51,6 @@ EMPTY_SHAPES = [(0,), (3, 0), (2, 0, 5), (0, 4, 0, 2), (1, 2, 3, 0, 2)]
 
 COMBOS = [("zstd", False), ("zstd", True), ("none", False), ("none", True)]
 
-
-def run_stowage(*args):
-    return subprocess.run([STOWAGE_BIN] + [str(a) for a in args], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
 
 
 def random_array(rng, dtype, shape):
@@ -177,20 +167,9 @@ def run_all(cases):
 
 
 def same_values(test, got, want, what):
-    """NaN-aware equality that also tells -0.0 from 0.0."""
+    """Same dtype, then NaN-aware equality that also tells -0.0 from 0.0."""
     test.assertEqual(got.dtype, want.dtype, what)
-    test.assertEqual(got.shape, want.shape, what)
-    if want.dtype.kind in "fc":
-        parts = [(got.real, want.real), (got.imag, want.imag)] if want.dtype.kind == "c" \
-            else [(got, want)]
-        for g, w in parts:
-            test.assertTrue(np.array_equal(np.isnan(g), np.isnan(w)), "%s: NaN positions" % what)
-            ok = ~np.isnan(w)
-            test.assertTrue(np.array_equal(g[ok], w[ok]), "%s: values differ" % what)
-            test.assertTrue(np.array_equal(np.signbit(g[ok]), np.signbit(w[ok])),
-                            "%s: signs of zero differ" % what)
-    else:
-        test.assertTrue(np.array_equal(got, want), "%s: values differ" % what)
+    assert_same_values(test, got, want, what)
 
 
 class ZarrPythonReadsStowage(unittest.TestCase):
