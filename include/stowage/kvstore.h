@@ -43,8 +43,7 @@ class Store {
 
   // The value under `key`. Errors: kNotFound (message names the file or
   // key), kDataLoss (larger than options.max_bytes), kIo.
-  virtual Result<Bytes> Read(std::string_view key,
-                                              ReadOptions options = {}) const = 0;
+  virtual Result<Bytes> Read(std::string_view key, ReadOptions options = {}) const = 0;
 
   // Reads the value under `key` into `out`, which must be exactly its size.
   // Errors: kNotFound, kDataLoss (the value is not out.size() bytes), kIo.
