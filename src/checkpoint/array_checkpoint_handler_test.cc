@@ -386,3 +386,30 @@ TEST(ArrayCheckpointHandlerNamesTest, RejectsNamesThatCannotBeStoredBeforeWritin
 
 }  // namespace
 }  // namespace stowage
+
+namespace stowage {
+namespace {
+
+// Orbax's ArrayCheckpointHandler labels a saved jax.Array "jax.Array" with a
+// write_shape (orbax-format.md §3.10); stowage restores it as a host array.
+TEST(ArrayCheckpointHandlerJaxTest, RestoresJaxArrayLeavesAsHostArrays) {
+  testing::TempDir tmp;
+  ArrayCheckpointHandler handler;
+  Array array = Array::FromValues<std::int32_t>({4}, std::vector<std::int32_t>{5, 6, 7, 8}).value();
+  ASSERT_OK(handler.Save(tmp.path(), {array.Copy(), {}}));
+  std::string metadata = testing::ReadFileOrDie(tmp.path() / "_METADATA");
+  std::string from = R"("value_type": "np.ndarray", "skip_deserialize": false)";
+  metadata.replace(metadata.find(from), from.size(),
+                   R"("value_type": "jax.Array", "skip_deserialize": false, "write_shape": [2])");
+  ASSERT_OK(kvstore::OpenFileStore(tmp.path())->Write("_METADATA", AsBytes(metadata)));
+  ASSERT_OK_AND_ASSIGN(Leaf back, handler.Restore(tmp.path()));
+  ASSERT_TRUE(std::holds_alternative<Array>(back));
+  EXPECT_TRUE(BitwiseEqual(std::get<Array>(back).view(), array.view()));
+  // A value_type nobody registered is refused, not guessed.
+  metadata.replace(metadata.find("jax.Array"), 9, "my.Type");
+  ASSERT_OK(kvstore::OpenFileStore(tmp.path())->Write("_METADATA", AsBytes(metadata)));
+  EXPECT_ERROR_CODE(handler.Restore(tmp.path()), ErrorCode::kUnsupported);
+}
+
+}  // namespace
+}  // namespace stowage
