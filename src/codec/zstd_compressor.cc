@@ -3,8 +3,10 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "codec/params.h"
 
@@ -62,11 +64,25 @@ Result<std::unique_ptr<Compressor>> ZstdCompressor::FromJson(const nlohmann::jso
       std::make_unique<ZstdCompressor>(static_cast<int>(level), checksum));
 }
 
+namespace {
+// Inputs at least this large are compressed with zstd's worker threads
+// (ignored by a libzstd built without multithreading).
+constexpr std::size_t kMultithreadThreshold = std::size_t{16} << 20;
+}  // namespace
+
 Result<Bytes> ZstdCompressor::Encode(std::span<const std::byte> input, std::size_t) const {
   ZSTD_CCtx* cctx = ThreadCCtx();
   if (cctx == nullptr) return ResourceExhaustedError("zstd: cannot allocate a context");
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
   STOWAGE_RETURN_IF_ERROR(ConfigureCCtx(cctx, level_, checksum_));
+  // One large chunk (Orbax's default is one chunk per array) would keep one
+  // core busy and the others idle: let zstd compress it with several workers.
+  // The result is still one ordinary frame.
+  if (input.size() >= kMultithreadThreshold) {
+    std::size_t workers = std::min<std::size_t>(std::thread::hardware_concurrency(),
+                                                input.size() / (kMultithreadThreshold / 2));
+    if (workers > 1) ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, static_cast<int>(workers));
+  }
   Bytes output(ZSTD_compressBound(input.size()));
   std::size_t size = ZSTD_compress2(cctx, output.data(), output.size(), input.data(), input.size());
   if (ZSTD_isError(size)) {

@@ -127,3 +127,27 @@ TEST(ZstdCompressorTest, DecodesRealOrbaxChunks) {
 
 }  // namespace
 }  // namespace stowage::codec
+
+namespace stowage::codec {
+namespace {
+
+// Large inputs are compressed with zstd's worker threads; the output must
+// still be one frame with its content size that any decoder reads.
+TEST(ZstdLargeInputTest, MultithreadedFrameRoundTrips) {
+  std::vector<std::byte> input(40u << 20);
+  for (std::size_t i = 0; i < input.size(); ++i) {
+    input[i] = static_cast<std::byte>((i * 2654435761u) >> 24 & (i % 7 ? 0xff : 0x0f));
+  }
+  auto compressor = MakeCompressor({{"id", "zstd"}, {"level", 1}});
+  ASSERT_TRUE(compressor.has_value());
+  auto encoded = (*compressor)->Encode(input, 1);
+  ASSERT_TRUE(encoded.has_value());
+  EXPECT_EQ(ZSTD_getFrameContentSize(encoded->data(), encoded->size()), input.size());
+  EXPECT_EQ(ZSTD_findFrameCompressedSize(encoded->data(), encoded->size()), encoded->size());
+  std::vector<std::byte> decoded(input.size());
+  ASSERT_TRUE((*compressor)->DecodeInto(*encoded, decoded).has_value());
+  EXPECT_EQ(decoded, input);
+}
+
+}  // namespace
+}  // namespace stowage::codec
