@@ -97,7 +97,8 @@ class ArrayCheckpointHandler {
   // plain zarr v2; kept for the Orbax protocol).
   Status Finalize(const std::filesystem::path& directory);
 
-  // Releases resources; the handler must not be used afterwards.
+  // Kept for the Orbax protocol: the destructor releases resources, and a
+  // save in flight keeps alive what it needs until its futures are ready.
   void Close();
 
   const ArrayCheckpointHandlerOptions& options() const;

@@ -77,6 +77,9 @@ Result<Leaf> ArrayCheckpointHandler::Restore(const fs::path& directory,
 
 Status ArrayCheckpointHandler::Finalize(const fs::path&) { return OkStatus(); }
 
-void ArrayCheckpointHandler::Close() { impl_->own_pool.reset(); }
+void ArrayCheckpointHandler::Close() {
+  // Orbax's close releases an unused msgpack handler; here the worker pool is
+  // kept until destruction so a save still in flight can finish.
+}
 
 }  // namespace stowage
