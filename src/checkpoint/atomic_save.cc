@@ -10,7 +10,6 @@
 //           rename the temporary directory to `<dir>`, fsync the parent, and
 //           remove the old copy. A crash before the final rename leaves the
 //           previous `<dir>` (or its renamed-aside copy) intact.
-#include <fstream>
 
 #include "base/bytes.h"
 #include "checkpoint/checkpoint_metadata.h"
@@ -32,16 +31,6 @@ Status WriteCheckpointMetadata(const fs::path& dir, const CheckpointMetadata& me
   return kvstore::WriteFileAtomically(dir / checkpoint::kCheckpointMetadataFile,
                                       AsBytes(checkpoint::EncodeCheckpointMetadata(metadata)),
                                       sync);
-}
-
-Result<CheckpointMetadata> ReadCheckpointMetadata(const fs::path& dir) {
-  fs::path path = dir / checkpoint::kCheckpointMetadataFile;
-  STOWAGE_ASSIGN_OR_RETURN(std::uint64_t size, kvstore::FileSize(path));
-  if (size > (1u << 26)) return DataLossError(path.string() + " is implausibly large");
-  std::string text(size, '\0');
-  STOWAGE_RETURN_IF_ERROR(kvstore::ReadFileInto(
-      path, std::as_writable_bytes(std::span<char>(text.data(), text.size()))));
-  return checkpoint::ParseCheckpointMetadata(text, path.string());
 }
 
 // Moves the committed temporary directory into place, keeping any previous
@@ -83,7 +72,8 @@ Result<fs::path> BeginAtomicSave(const fs::path& directory, const CheckpointSave
 Status CommitAtomicSave(const fs::path& temporary, const fs::path& directory,
                         std::string_view item_handler, const CheckpointSaveOptions& options) {
   fs::path dir = checkpoint::NormalizeDir(directory);
-  STOWAGE_ASSIGN_OR_RETURN(CheckpointMetadata metadata, ReadCheckpointMetadata(temporary));
+  STOWAGE_ASSIGN_OR_RETURN(CheckpointMetadata metadata,
+                           checkpoint::ReadCheckpointMetadata(temporary));
   metadata.item_handlers = std::string(item_handler);
   metadata.custom_metadata = options.custom_metadata;
   metadata.commit_timestamp_nsecs = checkpoint::NowNanos();

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "base/python_json.h"
+#include "checkpoint/layout.h"
+#include "stowage/kvstore.h"
 
 namespace stowage::checkpoint {
 namespace {
@@ -52,6 +54,14 @@ Result<CheckpointMetadata> ParseCheckpointMetadata(std::string_view text, std::s
     m.custom_metadata = doc["custom_metadata"];
   }
   return m;
+}
+
+Result<CheckpointMetadata> ReadCheckpointMetadata(const std::filesystem::path& dir) {
+  auto store = kvstore::OpenFileStore(dir);
+  STOWAGE_ASSIGN_OR_RETURN(Bytes text,
+                           store->Read(kCheckpointMetadataFile, {.max_bytes = 1u << 26}));
+  std::string_view view(reinterpret_cast<const char*>(text.data()), text.size());
+  return ParseCheckpointMetadata(view, store->Describe(kCheckpointMetadataFile));
 }
 
 std::int64_t NowNanos() {

@@ -28,6 +28,10 @@ std::string EncodeCheckpointMetadata(const CheckpointMetadata& metadata);
 // Missing members take Orbax's defaults. Errors: kDataLoss naming `path`.
 Result<CheckpointMetadata> ParseCheckpointMetadata(std::string_view text, std::string_view path);
 
+// Reads and parses `<dir>/_CHECKPOINT_METADATA`. Errors: kNotFound, kDataLoss
+// (malformed, or implausibly large), kIo.
+Result<CheckpointMetadata> ReadCheckpointMetadata(const std::filesystem::path& dir);
+
 // Nanoseconds since the Unix epoch, now.
 std::int64_t NowNanos();
 

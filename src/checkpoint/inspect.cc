@@ -1,8 +1,5 @@
 #include "stowage/inspect.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "array/zarr_array.h"
 #include "checkpoint/base_pytree_handler.h"
 #include "checkpoint/checkpoint_metadata.h"
@@ -35,11 +32,8 @@ std::uint64_t DirectoryBytes(const fs::path& dir, std::uint64_t* files) {
 }
 
 void ReadCheckpointMetadataInto(const fs::path& dir, CheckpointInfo& info) {
-  std::ifstream in(dir / checkpoint::kCheckpointMetadataFile);
-  if (!in) return;
-  std::stringstream text;
-  text << in.rdbuf();
-  auto parsed = checkpoint::ParseCheckpointMetadata(text.str(), "");
+  // Absent or unreadable: the fields stay empty; inspect reports what it can.
+  auto parsed = checkpoint::ReadCheckpointMetadata(dir);
   if (!parsed.has_value()) return;
   info.item_handlers = parsed->item_handlers;
   info.init_timestamp_nsecs = parsed->init_timestamp_nsecs;
