@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
-  libzstd-dev libblosc-dev zlib1g-dev liblz4-dev
+  libzstd-dev libblosc-dev zlib1g-dev liblz4-dev libisal-dev
   nlohmann-json3-dev libcli11-dev
   python3 python3-numpy python3-zarr python3-numcodecs
   clang-format
