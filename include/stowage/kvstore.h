@@ -37,6 +37,23 @@ struct ReadOptions {
   std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max();
 };
 
+// Appends byte blobs to one value; see Store::OpenAppend.
+class AppendWriter {
+ public:
+  virtual ~AppendWriter() = default;
+
+  // Appends `data` and returns the offset at which it starts. Safe to call
+  // concurrently: concurrent blobs occupy disjoint ranges.
+  virtual Result<std::uint64_t> Append(std::span<const std::byte> data) = 0;
+
+  // Bytes appended so far.
+  virtual std::uint64_t size() const = 0;
+
+  // Makes the value complete and durable (as the store's policy says). Until
+  // Close succeeds the value may be absent or partial.
+  virtual Status Close() = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -48,6 +65,15 @@ class Store {
   // Reads the value under `key` into `out`, which must be exactly its size.
   // Errors: kNotFound, kDataLoss (the value is not out.size() bytes), kIo.
   virtual Status ReadInto(std::string_view key, std::span<std::byte> out) const;
+
+  // Bytes [offset, offset + length) of the value under `key`. Errors:
+  // kNotFound, kDataLoss (the range runs past the end of the value), kIo.
+  virtual Result<Bytes> ReadRange(std::string_view key, std::uint64_t offset,
+                                  std::uint64_t length) const;
+
+  // Starts a new value under `key` (replacing any previous one) that is
+  // built by appending blobs; OCDBT data files are written this way.
+  virtual Result<std::unique_ptr<AppendWriter>> OpenAppend(std::string_view key);
 
   // Writes `value` under `key`, replacing any previous value.
   // Errors: kIo (message names the file), kInvalidArgument (bad key).

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <random>
@@ -16,28 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Closes a file descriptor on scope exit.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  // Closes now, reporting the error close(2) returns (it can report a
-  // delayed write failure).
-  int Close() {
-    int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
-
 constexpr std::size_t kMaxIoChunk = std::size_t{1} << 30;  // Linux caps one write at ~2 GiB
 
 std::string UniqueSuffix() {
@@ -48,6 +27,52 @@ std::string UniqueSuffix() {
 }
 
 }  // namespace
+
+FileDescriptor::~FileDescriptor() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int FileDescriptor::Close() {
+  int rc = ::close(fd_);
+  fd_ = -1;
+  return rc;
+}
+
+Result<FileDescriptor> OpenFile(const fs::path& path, int flags) {
+  FileDescriptor fd(::open(path.c_str(), flags | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return OsError(errno, "open", path);
+  return fd;
+}
+
+Status PreadExact(int fd, std::span<std::byte> out, std::uint64_t offset, const fs::path& path) {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    std::size_t want = std::min(out.size() - done, kMaxIoChunk);
+    ssize_t n = ::pread(fd, out.data() + done, want, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return OsError(errno, "read", path);
+    if (n == 0) {
+      return DataLossError(
+          path.string() + ": ends before byte " + std::to_string(offset + out.size()) + " (read " +
+          std::to_string(out.size()) + " bytes at offset " + std::to_string(offset) + ")");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return OkStatus();
+}
+
+Status PwriteAll(int fd, std::span<const std::byte> data, std::uint64_t offset,
+                 const fs::path& path) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    std::size_t want = std::min(data.size() - done, kMaxIoChunk);
+    ssize_t n = ::pwrite(fd, data.data() + done, want, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return OsError(errno, "write", path);
+    done += static_cast<std::size_t>(n);
+  }
+  return OkStatus();
+}
 
 Result<std::uint64_t> FileSize(const fs::path& path) {
   struct stat st;

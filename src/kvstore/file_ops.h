@@ -7,11 +7,43 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "stowage/error.h"
 
 namespace stowage::kvstore {
+
+// Owns a file descriptor; closes it on scope exit.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd = -1) : fd_(fd) {}
+  ~FileDescriptor();
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  int get() const { return fd_; }
+  // Closes now, returning what close(2) returns (it can report a delayed
+  // write failure).
+  int Close();
+
+ private:
+  int fd_;
+};
+
+// open(2) with O_CLOEXEC (mode 0644 when creating). Errors name the path.
+Result<FileDescriptor> OpenFile(const std::filesystem::path& path, int flags);
+
+// Fills `out` from `offset` of the open file `fd` (named `path` in errors).
+// Errors: kDataLoss when the file ends first, kIo.
+Status PreadExact(int fd, std::span<std::byte> out, std::uint64_t offset,
+                  const std::filesystem::path& path);
+
+// Writes all of `data` at `offset` of `fd`. Errors: kIo naming `path`.
+Status PwriteAll(int fd, std::span<const std::byte> data, std::uint64_t offset,
+                 const std::filesystem::path& path);
 
 // Size of the regular file at `path`. Errors: kNotFound, kIo.
 Result<std::uint64_t> FileSize(const std::filesystem::path& path);

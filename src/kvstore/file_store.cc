@@ -4,7 +4,13 @@
 // writes (a crash can leave it partial; the checkpointer only ever writes
 // those inside an uncommitted temporary directory). Atomic writes use
 // WriteFileAtomically: temp file, fsync, rename, fsync directory.
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <atomic>
+#include <list>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -16,6 +22,68 @@
 namespace stowage::kvstore {
 namespace fs = std::filesystem;
 namespace {
+
+// Open read-only descriptors of recently range-read files, so a reader that
+// takes many ranges of one file (OCDBT data files) opens it once.
+class ReadDescriptorCache {
+ public:
+  static constexpr std::size_t kCapacity = 64;
+
+  Result<std::shared_ptr<FileDescriptor>> Get(const fs::path& path) {
+    std::lock_guard lock(mutex_);
+    if (auto it = open_.find(path.string()); it != open_.end()) return it->second;
+    STOWAGE_ASSIGN_OR_RETURN(FileDescriptor fd, OpenFile(path, O_RDONLY));
+    if (open_.size() >= kCapacity) {
+      open_.erase(order_.front());
+      order_.pop_front();
+    }
+    auto shared = std::make_shared<FileDescriptor>(std::move(fd));
+    open_.emplace(path.string(), shared);
+    order_.push_back(path.string());
+    return shared;
+  }
+
+  // Forgets `path` (it is being replaced or removed).
+  void Forget(const fs::path& path) {
+    std::lock_guard lock(mutex_);
+    if (open_.erase(path.string()) == 0) return;
+    order_.remove(path.string());
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<FileDescriptor>> open_;
+  std::list<std::string> order_;
+};
+
+// Appends by reserving a range and writing it with pwrite, so workers write
+// their blobs concurrently.
+class FileAppendWriter final : public AppendWriter {
+ public:
+  FileAppendWriter(fs::path path, FileDescriptor fd, bool sync)
+      : path_(std::move(path)), fd_(std::move(fd)), sync_(sync) {}
+
+  Result<std::uint64_t> Append(std::span<const std::byte> data) override {
+    std::uint64_t offset = end_.fetch_add(data.size());
+    STOWAGE_RETURN_IF_ERROR(PwriteAll(fd_.get(), data, offset, path_));
+    return offset;
+  }
+
+  std::uint64_t size() const override { return end_.load(); }
+
+  Status Close() override {
+    if (fd_.get() < 0) return OkStatus();
+    if (sync_ && ::fsync(fd_.get()) != 0) return OsError(errno, "fsync", path_);
+    if (fd_.Close() != 0) return OsError(errno, "close", path_);
+    return sync_ ? SyncDirectory(path_.parent_path()) : OkStatus();
+  }
+
+ private:
+  fs::path path_;
+  FileDescriptor fd_;
+  bool sync_;
+  std::atomic<std::uint64_t> end_{0};
+};
 
 class FileStore final : public Store {
  public:
@@ -40,10 +108,43 @@ class FileStore final : public Store {
     return ReadFileInto(PathOf(key), out);
   }
 
+  Result<Bytes> ReadRange(std::string_view key, std::uint64_t offset,
+                          std::uint64_t length) const override {
+    STOWAGE_RETURN_IF_ERROR(ValidateKey(key));
+    fs::path path = PathOf(key);
+    if (offset > std::numeric_limits<std::int64_t>::max() ||
+        length > std::numeric_limits<std::int64_t>::max() - offset) {
+      return DataLossError(path.string() + ": byte range " + std::to_string(offset) + "+" +
+                           std::to_string(length) + " is beyond any file");
+    }
+    STOWAGE_ASSIGN_OR_RETURN(auto fd, descriptors_.Get(path));
+    struct stat st;
+    if (::fstat(fd->get(), &st) != 0) return OsError(errno, "stat", path);
+    if (offset + length > static_cast<std::uint64_t>(st.st_size)) {
+      return DataLossError(path.string() + " holds " + std::to_string(st.st_size) +
+                           " bytes; cannot read " + std::to_string(length) + " bytes at offset " +
+                           std::to_string(offset));
+    }
+    Bytes value(length);
+    STOWAGE_RETURN_IF_ERROR(PreadExact(fd->get(), value, offset, path));
+    return value;
+  }
+
+  Result<std::unique_ptr<AppendWriter>> OpenAppend(std::string_view key) override {
+    STOWAGE_RETURN_IF_ERROR(ValidateKey(key));
+    fs::path path = PathOf(key);
+    STOWAGE_RETURN_IF_ERROR(EnsureDirectory(path.parent_path()));
+    descriptors_.Forget(path);
+    STOWAGE_ASSIGN_OR_RETURN(FileDescriptor fd, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC));
+    bool sync = options_.fsync == FsyncPolicy::kEveryWrite;
+    return std::unique_ptr<AppendWriter>(new FileAppendWriter(path, std::move(fd), sync));
+  }
+
   Status Write(std::string_view key, std::span<const std::byte> value,
                WriteOptions options) override {
     STOWAGE_RETURN_IF_ERROR(ValidateKey(key));
     fs::path path = PathOf(key);
+    descriptors_.Forget(path);
     STOWAGE_RETURN_IF_ERROR(EnsureDirectory(path.parent_path()));
     bool sync = options_.fsync == FsyncPolicy::kEveryWrite;
     if (options.atomic) return WriteFileAtomically(path, value, sync);
@@ -55,6 +156,7 @@ class FileStore final : public Store {
   Status Delete(std::string_view key) override {
     STOWAGE_RETURN_IF_ERROR(ValidateKey(key));
     fs::path path = PathOf(key);
+    descriptors_.Forget(path);
     std::error_code ec;
     fs::remove(path, ec);
     if (ec && ec.value() != ENOENT) return OsError(ec.value(), "delete", path);
@@ -107,6 +209,7 @@ class FileStore final : public Store {
   FileStoreOptions options_;
   std::mutex mutex_;
   std::set<std::string> created_;
+  mutable ReadDescriptorCache descriptors_;
 };
 
 }  // namespace

@@ -105,6 +105,44 @@ TEST_P(StoreTest, ConcurrentWritersToDistinctKeys) {
   EXPECT_EQ(AsStringView(value), "c/3/24");
 }
 
+TEST_P(StoreTest, ReadRangeReturnsTheSliceAndRejectsRangesPastTheEnd) {
+  ASSERT_OK(store_->Write("d/file", ToBytes("0123456789")));
+  ASSERT_OK_AND_ASSIGN(auto slice, store_->ReadRange("d/file", 3, 4));
+  EXPECT_EQ(AsStringView(slice), "3456");
+  ASSERT_OK_AND_ASSIGN(slice, store_->ReadRange("d/file", 10, 0));
+  EXPECT_TRUE(slice.empty());
+  auto past = store_->ReadRange("d/file", 8, 3);
+  EXPECT_ERROR_CODE(past, ErrorCode::kDataLoss);
+  EXPECT_NE(past.error().message().find("d/file"), std::string::npos);
+  EXPECT_ERROR_CODE(store_->ReadRange("d/file", ~std::uint64_t{0}, 2), ErrorCode::kDataLoss);
+  EXPECT_ERROR_CODE(store_->ReadRange("d/none", 0, 1), ErrorCode::kNotFound);
+  // A rewrite is seen by later range reads.
+  ASSERT_OK(store_->Write("d/file", ToBytes("abcdefghij")));
+  ASSERT_OK_AND_ASSIGN(slice, store_->ReadRange("d/file", 0, 2));
+  EXPECT_EQ(AsStringView(slice), "ab");
+}
+
+TEST_P(StoreTest, ConcurrentAppendsLandInDisjointRanges) {
+  ASSERT_OK_AND_ASSIGN(auto writer, store_->OpenAppend("d/appended"));
+  std::vector<std::thread> threads;
+  std::vector<std::uint64_t> offsets(8);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      std::string blob(100 + t, static_cast<char>('a' + t));
+      auto offset = writer->Append(ToBytes(blob));
+      EXPECT_OK(offset);
+      if (offset) offsets[t] = *offset;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(writer->size(), 8u * 100 + 28);
+  ASSERT_OK(writer->Close());
+  for (int t = 0; t < 8; ++t) {
+    ASSERT_OK_AND_ASSIGN(auto blob, store_->ReadRange("d/appended", offsets[t], 100 + t));
+    EXPECT_EQ(AsStringView(blob), std::string(100 + t, static_cast<char>('a' + t)));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStores, StoreTest,
                          ::testing::Values(Kind::kMemory, Kind::kFile, Kind::kFileNoSync));
 
