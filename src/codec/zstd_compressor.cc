@@ -120,4 +120,63 @@ nlohmann::json ZstdCompressor::ToJson() const {
   return json;
 }
 
+namespace {
+
+// Streams a frame without a recorded content size, growing the output as the
+// frame actually produces bytes (never beyond max_size).
+Result<Bytes> StreamFrame(std::span<const std::byte> frame, std::size_t max_size) {
+  ZSTD_DCtx* dctx = ThreadDCtx();
+  if (dctx == nullptr) return ResourceExhaustedError("zstd: cannot allocate a context");
+  ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+  Bytes output(std::min<std::size_t>(max_size, std::max<std::size_t>(frame.size() * 4, 4096)));
+  ZSTD_inBuffer in{frame.data(), frame.size(), 0};
+  ZSTD_outBuffer out{output.data(), output.size(), 0};
+  while (true) {
+    std::size_t rc = ZSTD_decompressStream(dctx, &out, &in);
+    if (ZSTD_isError(rc)) {
+      return internal::CodecDataLoss(
+          kId, std::string("corrupt or truncated frame: ") + ZSTD_getErrorName(rc));
+    }
+    if (rc == 0) break;  // frame complete
+    if (out.pos < out.size) {
+      if (in.pos == in.size) return internal::CodecDataLoss(kId, "truncated frame");
+      continue;
+    }
+    if (output.size() >= max_size) {
+      return internal::CodecDataLoss(kId,
+                                     "decodes to more than " + std::to_string(max_size) + " bytes");
+    }
+    output.resize(std::min(max_size, output.size() * 2));
+    out.dst = output.data();
+    out.size = output.size();
+  }
+  output.resize(out.pos);
+  return output;
+}
+
+}  // namespace
+
+Result<Bytes> ZstdDecompressFrame(std::span<const std::byte> frame, std::size_t max_size) {
+  std::size_t frame_size = ZSTD_findFrameCompressedSize(frame.data(), frame.size());
+  if (ZSTD_isError(frame_size)) {
+    return internal::CodecDataLoss(
+        kId, std::string("not a complete zstd frame: ") + ZSTD_getErrorName(frame_size));
+  }
+  if (frame_size != frame.size()) {
+    return internal::CodecDataLoss(kId, std::to_string(frame.size() - frame_size) +
+                                            " bytes follow the frame");
+  }
+  unsigned long long content = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (content == ZSTD_CONTENTSIZE_ERROR) return internal::CodecDataLoss(kId, "bad frame header");
+  if (content == ZSTD_CONTENTSIZE_UNKNOWN) return StreamFrame(frame, max_size);
+  if (content > max_size) {
+    return internal::CodecDataLoss(kId, "frame claims " + std::to_string(content) +
+                                            " bytes, more than the " + std::to_string(max_size) +
+                                            " allowed");
+  }
+  Bytes output(content);
+  STOWAGE_RETURN_IF_ERROR(ZstdCompressor().DecodeInto(frame, output));
+  return output;
+}
+
 }  // namespace stowage::codec

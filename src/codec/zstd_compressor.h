@@ -36,4 +36,10 @@ class ZstdCompressor final : public Compressor {
   bool checksum_;
 };
 
+// Decodes `frame`, which must be exactly one zstd frame, into at most
+// `max_size` bytes (the frame need not record its content size). Used for
+// OCDBT objects, whose decoded size is known only from the frame.
+// Errors: kDataLoss (corrupt, trailing bytes, or more than max_size bytes).
+Result<Bytes> ZstdDecompressFrame(std::span<const std::byte> frame, std::size_t max_size);
+
 }  // namespace stowage::codec

@@ -1,0 +1,93 @@
+// Reads and writes whole arrays as zarr v3 arrays in a Store, byte-compatible
+// with TensorStore's "zarr3" driver: the metadata under "<prefix>/zarr.json"
+// and one value per outer chunk (a shard, with `sharding_indexed`) under
+// "<prefix>/<chunk key>". Like the zarr v2 functions in zarr_array.h, outer
+// chunks are encoded, cast and moved in parallel on a thread pool.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "array/zarr_array.h"
+#include "stowage/array.h"
+#include "stowage/future.h"
+#include "stowage/kvstore.h"
+#include "zarr/zarr3_metadata.h"
+
+namespace stowage::array_io {
+
+struct Zarr3WriteSpec {
+  Shape chunks;  // outer chunk (chunk_grid) shape, same rank as the array
+  // The "codecs" list; missing members take TensorStore's defaults (e.g.
+  // {"name":"zstd"} is level 3) and an empty list means `bytes` little-endian.
+  nlohmann::json codecs = nlohmann::json::array();
+  nlohmann::json fill_value = 0;  // as in zarr.json; TensorStore's default is 0
+  std::optional<DType> dtype;     // stored dtype when it differs (cast per chunk)
+  zarr::ChunkKeyEncoding chunk_key_encoding;
+  // Orbax sets TensorStore's store_data_equal_to_fill_value (its default is
+  // false): when false, (inner) chunks equal to the fill value are not stored
+  // and a chunk with nothing stored has its key deleted.
+  bool store_data_equal_to_fill_value = true;
+  nlohmann::json dimension_names;  // null, or a string/null per dimension
+  nlohmann::json attributes;       // null or an object
+};
+
+// The spec Orbax builds for a zarr3 array (orbax
+// _src/serialization/tensorstore_utils.py, build_zarr_shard_and_chunk_metadata
+// with use_zarr3=True, fed by ArrayWriteSpec): the chunk shape is
+// ChooseChunkShape(global_shape, write_shape, dtype, chunk_byte_size,
+// shard_axes) and serves as BOTH the outer chunk_grid shape and the
+// sharding_indexed inner chunk_shape (Orbax ignores the shard/write shape
+// there), with inner codecs [bytes little, zstd (level 3, no checksum)] —
+// zstd only when use_compression — index codecs [bytes little, crc32c], index
+// at the end, fill value 0 and store_data_equal_to_fill_value = true.
+// `chunk_byte_size` is the caller's already-capped value (Orbax's
+// calculate_chunk_byte_size caps it by the OCDBT target data file size).
+// Errors: those of ChooseChunkShape.
+Result<Zarr3WriteSpec> OrbaxZarr3WriteSpec(std::span<const std::int64_t> global_shape,
+                                           std::span<const std::int64_t> write_shape,
+                                           DType dtype,
+                                           std::optional<std::int64_t> chunk_byte_size,
+                                           std::span<const int> shard_axes = {},
+                                           bool use_compression = true);
+
+// The zarr.json `spec` describes for an array of `shape` and `dtype`.
+// Errors: kInvalidArgument (bad codecs, fill value, chunk shape, or a
+// sharding chunk that does not divide the outer chunk), kUnsupported (codec),
+// kResourceExhausted (beyond `limits`).
+Result<zarr::Zarr3Metadata> MakeZarr3Metadata(const Shape& shape, DType dtype,
+                                              const Zarr3WriteSpec& spec,
+                                              const zarr::Limits& limits = {});
+
+// Starts writing `array` (which the caller keeps alive and unchanged until
+// the future is ready) and returns at once. The future fails with the first
+// error (kIo naming the file, or MakeZarr3Metadata's errors).
+Future<void> WriteZarr3ArrayAsync(std::shared_ptr<kvstore::Store> store, std::string prefix,
+                                  std::shared_ptr<const Array> array, Zarr3WriteSpec spec,
+                                  IoOptions options = {});
+
+// Blocking form of WriteZarr3ArrayAsync.
+Status WriteZarr3Array(std::shared_ptr<kvstore::Store> store, std::string prefix,
+                       std::shared_ptr<const Array> array, Zarr3WriteSpec spec,
+                       IoOptions options = {});
+
+// Reads and validates "<prefix>/zarr.json". Errors: kNotFound naming the
+// file, plus those of zarr::ParseZarrJson.
+Result<zarr::Zarr3Metadata> ReadZarr3Metadata(const kvstore::Store& store,
+                                              std::string_view prefix,
+                                              const zarr::Limits& limits = {});
+
+// Reads the whole array under `prefix`. A missing outer chunk is the fill
+// value when options.fill_missing, else kNotFound; a missing inner chunk of a
+// present shard is always the fill value. Errors: kNotFound, kDataLoss
+// (corrupt metadata, chunk or shard index, naming the key), kUnsupported,
+// kResourceExhausted (beyond options.io.limits).
+Result<Array> ReadZarr3Array(const kvstore::Store& store, std::string_view prefix,
+                             const ZarrReadOptions& options = {});
+
+}  // namespace stowage::array_io
