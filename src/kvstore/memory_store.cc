@@ -23,6 +23,21 @@ class MemoryStore final : public Store {
     return it->second;
   }
 
+  Result<Bytes> ReadRange(std::string_view key, std::uint64_t offset,
+                          std::uint64_t length) const override {
+    STOWAGE_RETURN_IF_ERROR(ValidateKey(key));
+    std::lock_guard lock(mutex_);
+    auto it = values_.find(std::string(key));
+    if (it == values_.end()) return NotFoundError(Describe(key) + " does not exist");
+    const Bytes& value = it->second;
+    if (offset > value.size() || length > value.size() - offset) {
+      return DataLossError(Describe(key) + " holds " + std::to_string(value.size()) +
+                           " bytes; cannot read " + std::to_string(length) +
+                           " bytes at offset " + std::to_string(offset));
+    }
+    return Bytes(value.begin() + offset, value.begin() + offset + length);
+  }
+
   Status Write(std::string_view key, std::span<const std::byte> value, WriteOptions) override {
     STOWAGE_RETURN_IF_ERROR(ValidateKey(key));
     std::lock_guard lock(mutex_);

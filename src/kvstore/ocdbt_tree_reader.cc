@@ -5,7 +5,8 @@
 namespace stowage::kvstore::ocdbt {
 namespace {
 
-constexpr std::size_t kNodeCacheEntries = 256;
+// The cache is emptied when it holds more than this many encoded bytes.
+constexpr std::uint64_t kNodeCacheBytes = std::uint64_t{64} << 20;
 
 std::string CacheKey(const IndirectRef& ref) {
   return ref.file.FullPath() + '\0' + std::to_string(ref.offset) + ':' + std::to_string(ref.length);
@@ -47,8 +48,11 @@ Result<std::shared_ptr<const BtreeNode>> TreeReader::ReadNode(const BtreeNodeRef
   }
   auto shared = std::make_shared<const BtreeNode>(std::move(node));
   std::lock_guard lock(cache_mutex_);
-  if (cache_.size() >= kNodeCacheEntries) cache_.clear();
-  cache_.emplace(cache_key, shared);
+  if (cache_bytes_ + ref.location.length > kNodeCacheBytes) {
+    cache_.clear();
+    cache_bytes_ = 0;
+  }
+  if (cache_.emplace(cache_key, shared).second) cache_bytes_ += ref.location.length;
   return shared;
 }
 

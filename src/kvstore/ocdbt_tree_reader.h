@@ -54,6 +54,7 @@ class TreeReader {
   Version version_;
   mutable std::mutex cache_mutex_;
   mutable std::map<std::string, std::shared_ptr<const BtreeNode>> cache_;
+  mutable std::uint64_t cache_bytes_ = 0;
   mutable std::atomic<std::uint64_t> node_reads_{0};
 };
 
