@@ -126,9 +126,13 @@ Result<zarr::Zarr3Metadata> MakeZarr3Metadata(const Shape& shape, DType dtype,
   for (auto c : m.chunk_shape) {
     if (c <= 0) return InvalidArgumentError(where + ": chunk sizes must be positive");
   }
-  auto fill = zarr::ParseZarr3FillValue(spec.fill_value, m.dtype, where);
-  if (!fill.has_value()) return InvalidArgumentError(fill.error().message());
-  m.fill_value = std::move(*fill);
+  if (spec.fill_value.is_null()) {
+    m.fill_value.assign(ItemSize(m.dtype), std::byte{0});
+  } else {
+    auto fill = zarr::ParseZarr3FillValue(spec.fill_value, m.dtype, where);
+    if (!fill.has_value()) return InvalidArgumentError(fill.error().message());
+    m.fill_value = std::move(*fill);
+  }
   STOWAGE_ASSIGN_OR_RETURN(m.codecs, zarr::ParseCodecChain(spec.codecs, m.dtype, m.shape.size(),
                                                            {.stored = false, .where = where}));
   if (!m.dimension_names.is_null() &&

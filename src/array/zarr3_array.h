@@ -26,7 +26,8 @@ struct Zarr3WriteSpec {
   // The "codecs" list; missing members take TensorStore's defaults (e.g.
   // {"name":"zstd"} is level 3) and an empty list means `bytes` little-endian.
   nlohmann::json codecs = nlohmann::json::array();
-  nlohmann::json fill_value = 0;  // as in zarr.json; TensorStore's default is 0
+  // As in zarr.json; null means zero (TensorStore's default: 0, false, [0.0, 0.0]).
+  nlohmann::json fill_value;
   std::optional<DType> dtype;     // stored dtype when it differs (cast per chunk)
   zarr::ChunkKeyEncoding chunk_key_encoding;
   // Orbax sets TensorStore's store_data_equal_to_fill_value (its default is

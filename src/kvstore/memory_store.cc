@@ -32,8 +32,8 @@ class MemoryStore final : public Store {
     const Bytes& value = it->second;
     if (offset > value.size() || length > value.size() - offset) {
       return DataLossError(Describe(key) + " holds " + std::to_string(value.size()) +
-                           " bytes; cannot read " + std::to_string(length) +
-                           " bytes at offset " + std::to_string(offset));
+                           " bytes; cannot read " + std::to_string(length) + " bytes at offset " +
+                           std::to_string(offset));
     }
     return Bytes(value.begin() + offset, value.begin() + offset + length);
   }

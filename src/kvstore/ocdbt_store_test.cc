@@ -199,7 +199,8 @@ TEST(OcdbtStoreTest, MergeReferencesTheChildrensDataFiles) {
   EXPECT_TRUE(entries[0].data_file.starts_with("ocdbt.process_1/d/")) << entries[0].data_file;
   // The root holds only its own node file: large values were not copied.
   std::size_t root_files = 0;
-  for (auto& entry : fs::directory_iterator(dir.path() / "d")) root_files += entry.is_regular_file();
+  for (auto& entry : fs::directory_iterator(dir.path() / "d"))
+    root_files += entry.is_regular_file();
   EXPECT_EQ(root_files, 1u);
   // A key in two children is refused.
   auto extra = OpenOrDie(base, "ocdbt.process_3/");

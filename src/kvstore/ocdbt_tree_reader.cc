@@ -26,12 +26,22 @@ TreeReader::TreeReader(std::shared_ptr<const Store> base, std::string root, Vers
 
 Result<std::shared_ptr<const BtreeNode>> TreeReader::ReadNode(const BtreeNodeRef& ref,
                                                               std::uint8_t expected_height) const {
+  std::string path = FilePath(ref.location.file);
+  auto check_height =
+      [&](std::shared_ptr<const BtreeNode> node) -> Result<std::shared_ptr<const BtreeNode>> {
+    if (node->height != expected_height) {
+      return DataLossError(base_->Describe(path) + " at offset " +
+                           std::to_string(ref.location.offset) + ": B+tree node has height " +
+                           std::to_string(node->height) + ", expected " +
+                           std::to_string(expected_height));
+    }
+    return node;
+  };
   std::string cache_key = CacheKey(ref.location);
   {
     std::lock_guard lock(cache_mutex_);
-    if (auto it = cache_.find(cache_key); it != cache_.end()) return it->second;
+    if (auto it = cache_.find(cache_key); it != cache_.end()) return check_height(it->second);
   }
-  std::string path = FilePath(ref.location.file);
   if (ref.location.length > kMaxDecodedObjectBytes) {
     return DataLossError(base_->Describe(path) + ": B+tree node of " +
                          std::to_string(ref.location.length) + " bytes exceeds the limit");
@@ -42,10 +52,6 @@ Result<std::shared_ptr<const BtreeNode>> TreeReader::ReadNode(const BtreeNodeRef
   std::string where = base_->Describe(path) + " at offset " + std::to_string(ref.location.offset);
   STOWAGE_ASSIGN_OR_RETURN(BtreeNode node,
                            DecodeBtreeNode(encoded, ref.location.file.base_path, where));
-  if (node.height != expected_height) {
-    return DataLossError(where + ": B+tree node has height " + std::to_string(node.height) +
-                         ", expected " + std::to_string(expected_height));
-  }
   auto shared = std::make_shared<const BtreeNode>(std::move(node));
   std::lock_guard lock(cache_mutex_);
   if (cache_bytes_ + ref.location.length > kNodeCacheBytes) {
@@ -53,7 +59,7 @@ Result<std::shared_ptr<const BtreeNode>> TreeReader::ReadNode(const BtreeNodeRef
     cache_bytes_ = 0;
   }
   if (cache_.emplace(cache_key, shared).second) cache_bytes_ += ref.location.length;
-  return shared;
+  return check_height(std::move(shared));
 }
 
 Result<std::optional<ValueRef>> TreeReader::Find(std::string_view key) const {
