@@ -35,6 +35,12 @@ struct ArrayCheckpointHandlerOptions {
   // The leaf's name: the array folder and the `_METADATA` key.
   std::string checkpoint_name = "checkpoint";
   Compression compression = Compression::kZstd;
+  // Where the array goes. Orbax's ArrayCheckpointHandler always writes plain
+  // zarr v2 folders; these opt in to the layouts its PyTree handler writes,
+  // which Orbax's restore reads too: arrays inside an OCDBT database
+  // (`manifest.ocdbt`, `ocdbt.process_0/`), and zarr3 with the sharding codec.
+  bool use_ocdbt = false;
+  bool use_zarr3 = false;
   // Worker threads encoding, compressing and writing chunks; 0 = one per core.
   std::size_t num_threads = 0;
   kvstore::FsyncPolicy fsync = kvstore::FsyncPolicy::kEveryWrite;

@@ -66,8 +66,7 @@ class OcdbtStore : public Store {
   // ends in '/'). Without a manifest the database is empty; Commit creates
   // it. Errors: kDataLoss (corrupt manifest, naming the file), kUnsupported.
   static Result<std::unique_ptr<OcdbtStore>> Open(std::shared_ptr<Store> base,
-                                                   std::string root = "",
-                                                   OcdbtOptions options = {});
+                                                  std::string root = "", OcdbtOptions options = {});
 
   // Publishes every staged Write and Delete as a new generation.
   // Errors: kIo (naming the file); on failure the previous generation

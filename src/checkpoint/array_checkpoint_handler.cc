@@ -16,7 +16,8 @@ struct ArrayCheckpointHandler::Impl {
     if (options.checkpoint_name.empty()) options.checkpoint_name = "checkpoint";
     if (options.num_threads > 0) own_pool = std::make_unique<ThreadPool>(options.num_threads);
     checkpoint::BasePyTreeOptions tree_options;
-    tree_options.use_ocdbt = false;  // ArrayCheckpointHandler never uses OCDBT
+    tree_options.use_ocdbt = options.use_ocdbt;
+    tree_options.use_zarr3 = options.use_zarr3;
     tree_options.use_compression = options.compression == Compression::kZstd;
     tree_options.file.fsync = options.fsync;
     tree_options.io.pool = own_pool.get();

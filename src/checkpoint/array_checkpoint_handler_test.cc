@@ -47,6 +47,36 @@ TEST_F(ArrayCheckpointHandlerTest, EveryDTypeAndRankRoundTripsThroughTheCheckpoi
   }
 }
 
+TEST_F(ArrayCheckpointHandlerTest, EveryStorageLayoutRoundTrips) {
+  for (bool ocdbt : {false, true}) {
+    for (bool zarr3 : {false, true}) {
+      ArrayCheckpointHandlerOptions options;
+      options.use_ocdbt = ocdbt;
+      options.use_zarr3 = zarr3;
+      Checkpointer<ArrayCheckpointHandler> checkpointer{ArrayCheckpointHandler(options)};
+      Array array = Iota(DType::kFloat32, {33, 7});
+      auto dir = Dir(std::string(ocdbt ? "ocdbt" : "files") + (zarr3 ? "-zarr3" : "-zarr2"));
+      SaveArgs args;
+      args.chunk_byte_size = 256;  // several chunks
+      ASSERT_OK(checkpointer.Save(dir, {array.Copy(), args}));
+      EXPECT_EQ(std::filesystem::exists(dir / "manifest.ocdbt"), ocdbt);
+      EXPECT_EQ(std::filesystem::exists(dir / "ocdbt.process_0" / "manifest.ocdbt"), ocdbt);
+      EXPECT_EQ(std::filesystem::exists(dir / "checkpoint"), !ocdbt);
+      EXPECT_EQ(std::filesystem::exists(dir / "checkpoint" / "zarr.json"), !ocdbt && zarr3);
+      // Restoring needs no options: the layout is read from the checkpoint.
+      Checkpointer<ArrayCheckpointHandler> reader{ArrayCheckpointHandler()};
+      ASSERT_OK_AND_ASSIGN(Leaf back, reader.Restore(dir));
+      EXPECT_TRUE(BitwiseEqual(std::get<Array>(back).view(), array.view()))
+          << "ocdbt " << ocdbt << " zarr3 " << zarr3;
+      std::string metadata = testing::ReadFileOrDie(dir / "_METADATA");
+      EXPECT_NE(metadata.find(std::string("\"use_ocdbt\": ") + (ocdbt ? "true" : "false")),
+                std::string::npos);
+      EXPECT_NE(metadata.find(std::string("\"use_zarr3\": ") + (zarr3 ? "true" : "false")),
+                std::string::npos);
+    }
+  }
+}
+
 TEST_F(ArrayCheckpointHandlerTest, EdgeChunksFromChunkByteSize) {
   Checkpointer<ArrayCheckpointHandler> checkpointer{ArrayCheckpointHandler()};
   Array array = Iota(DType::kFloat32, {30, 7});
@@ -353,16 +383,42 @@ TEST(OrbaxFixtureTest, RestoresZarrLeavesOfAggregateSome) {
   EXPECT_ERROR_CODE(ArrayCheckpointHandler(aggregated).Restore(*dir), ErrorCode::kUnsupported);
 }
 
-TEST(OrbaxFixtureTest, OcdbtCheckpointIsReportedAsUnsupported) {
+// The compatibility checkpoints (orbax-compat/PROVENANCE.md): `a` =
+// arange(8) and `b.c` = [1, 2, 3], int32, inside OCDBT as zarr v2 (v0) and as
+// sharded zarr3 (v1).
+TEST(OrbaxFixtureTest, RestoresArraysInsideOcdbtAsZarr2AndZarr3) {
+  for (const char* path :
+       {"orbax-compat/v0_checkpoints/direct_checkpoint/checkpoint_metadata_present/"
+        "pytree_checkpointable_has_metadata",
+        "orbax-compat/v1_checkpoints/composite_checkpoint/checkpoint_metadata_present/"
+        "pytree_checkpointable_has_metadata/state",
+        "orbax-compat/v1_checkpoints/composite_checkpoint/checkpoint_metadata_missing/"
+        "pytree_checkpointable_missing_metadata/state"}) {
+    auto dir = testing::FixturePath(path);
+    if (!dir) GTEST_SKIP() << "fixture absent";
+    for (auto [name, expected] : {std::pair{"a", std::vector<std::int32_t>{0, 1, 2, 3, 4, 5, 6, 7}},
+                                  std::pair{"b.c", std::vector<std::int32_t>{1, 2, 3}}}) {
+      ArrayCheckpointHandlerOptions options;
+      options.checkpoint_name = name;
+      ASSERT_OK_AND_ASSIGN(Leaf leaf, ArrayCheckpointHandler(options).Restore(*dir));
+      const Array& array = std::get<Array>(leaf);
+      ASSERT_EQ(array.dtype(), DType::kInt32) << path;
+      auto values = array.values<std::int32_t>();
+      EXPECT_EQ(std::vector<std::int32_t>(values.begin(), values.end()), expected) << path;
+    }
+  }
+}
+
+TEST(OrbaxFixtureTest, OcdbtCheckpointMissingItsRootNodeIsNotFoundNamingTheFile) {
   auto dir = testing::FixturePath(
-      "orbax-compat/v0_checkpoints/direct_checkpoint/checkpoint_metadata_present/"
-      "pytree_checkpointable_has_metadata");
+      "orbax-compat/v0_checkpoints/direct_checkpoint/critical_metadata_alterations/"
+      "missing_pytree_data_dir_d");
   if (!dir) GTEST_SKIP() << "fixture absent";
   ArrayCheckpointHandlerOptions options;
   options.checkpoint_name = "a";
   auto result = ArrayCheckpointHandler(options).Restore(*dir);
-  EXPECT_ERROR_CODE(result, ErrorCode::kUnsupported);
-  EXPECT_NE(result.error().message().find("OCDBT"), std::string::npos);
+  EXPECT_ERROR_CODE(result, ErrorCode::kNotFound);
+  EXPECT_NE(result.error().message().find("/d/"), std::string::npos) << result.error().ToString();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "base/bytes.h"
 #include "checkpoint/layout.h"
 #include "kvstore/key.h"
+#include "stowage/ocdbt.h"
 
 namespace stowage::checkpoint {
 namespace fs = std::filesystem;
@@ -43,6 +44,18 @@ Status ValidateLeaves(const std::vector<LeafToSave>& leaves) {
   return OkStatus();
 }
 
+std::string ProcessDatabaseRoot(int process) {
+  return std::string(kOcdbtProcessDirPrefix) + std::to_string(process) + "/";
+}
+
+// Orbax's finalize for OCDBT: commits the process's database, then writes
+// the root database that references it (ocdbt_utils.merge_ocdbt_per_process_files).
+Status CommitAndMerge(std::shared_ptr<kvstore::Store> files, kvstore::OcdbtStore& process_db) {
+  STOWAGE_RETURN_IF_ERROR(process_db.Commit());
+  std::vector<std::string> children = {ProcessDatabaseRoot(0)};
+  return kvstore::MergeOcdbtDatabases(std::move(files), children);
+}
+
 }  // namespace
 
 BasePyTreeHandler::BasePyTreeHandler(BasePyTreeOptions options) : options_(std::move(options)) {
@@ -59,6 +72,7 @@ tree::ParamInfo BasePyTreeHandler::MakeParamInfo(std::shared_ptr<kvstore::Store>
   info.keypath = std::move(keypath);
   info.store = std::move(store);
   info.use_compression = options_.use_compression;
+  info.use_zarr3 = options_.use_zarr3;
   info.raise_array_data_missing_error = raise_missing;
   info.io = options_.io;
   return info;
@@ -67,10 +81,15 @@ tree::ParamInfo BasePyTreeHandler::MakeParamInfo(std::shared_ptr<kvstore::Store>
 Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
     const fs::path& directory, std::vector<LeafToSave> leaves,
     nlohmann::ordered_json custom_metadata) {
-  if (options_.use_ocdbt) return UnsupportedError("saving with OCDBT is not supported yet");
-  if (options_.use_zarr3) return UnsupportedError("saving as zarr3 is not supported yet");
   STOWAGE_RETURN_IF_ERROR(ValidateLeaves(leaves));
   std::shared_ptr<kvstore::Store> store = kvstore::OpenFileStore(directory, options_.file);
+  std::shared_ptr<kvstore::OcdbtStore> process_db;
+  if (options_.use_ocdbt) {
+    STOWAGE_ASSIGN_OR_RETURN(auto opened, kvstore::OcdbtStore::Open(store, ProcessDatabaseRoot(0)));
+    process_db = std::move(opened);
+  }
+  std::shared_ptr<kvstore::Store> array_store =
+      process_db ? std::shared_ptr<kvstore::Store>(process_db) : store;
   // Resolve every handler before writing anything.
   std::vector<const tree::TypeHandler*> handlers;
   for (const auto& leaf : leaves) {
@@ -81,13 +100,13 @@ Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
     handlers.push_back(*handler);
   }
   auto metadata = std::make_shared<tree::TreeMetadata>();
-  metadata->use_ocdbt = false;
-  metadata->use_zarr3 = false;
+  metadata->use_ocdbt = options_.use_ocdbt;
+  metadata->use_zarr3 = options_.use_zarr3;
   metadata->store_array_data_equal_to_fill_value = true;
   metadata->custom_metadata = std::move(custom_metadata);
   std::vector<Future<void>> futures;
   for (std::size_t i = 0; i < leaves.size(); ++i) {
-    auto info = MakeParamInfo(store, leaves[i].keypath, true);
+    auto info = MakeParamInfo(array_store, leaves[i].keypath, true);
     metadata->entries.push_back(
         {leaves[i].keypath, {std::string(handlers[i]->typestr()), false, std::nullopt}});
     auto written = handlers[i]->Serialize(info, std::move(leaves[i].value), leaves[i].args);
@@ -101,13 +120,17 @@ Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
   // _write_metadata_after_commits).
   Promise<void> metadata_written;
   Future<void> metadata_future = metadata_written.future();
-  WhenAll(futures).OnReady(
-      [store, metadata, promise = std::make_shared<Promise<void>>(std::move(metadata_written))](
-          const Status& leaves_written) {
-        if (!leaves_written.has_value()) return promise->Set(leaves_written.error());
-        promise->Set(store->Write(kTreeMetadataFile, AsBytes(tree::EncodeTreeMetadata(*metadata)),
-                                  {.atomic = true}));
-      });
+  WhenAll(futures).OnReady([store, process_db, metadata,
+                            promise = std::make_shared<Promise<void>>(std::move(metadata_written))](
+                               const Status& leaves_written) {
+    if (!leaves_written.has_value()) return promise->Set(leaves_written.error());
+    if (process_db) {
+      Status merged = CommitAndMerge(store, *process_db);
+      if (!merged.has_value()) return promise->Set(merged.error());
+    }
+    promise->Set(store->Write(kTreeMetadataFile, AsBytes(tree::EncodeTreeMetadata(*metadata)),
+                              {.atomic = true}));
+  });
   futures.push_back(std::move(metadata_future));
   return futures;
 }
@@ -123,7 +146,6 @@ Result<Leaf> BasePyTreeHandler::RestoreLeaf(const fs::path& directory,
                                             const tree::TreeMetadata& metadata,
                                             const std::string& param_name,
                                             const RestoreArgs& args) const {
-  STOWAGE_RETURN_IF_ERROR(CheckReadableLayout(directory, &metadata));
   const tree::TreeMetadataEntry* entry = metadata.FindByParamName(param_name);
   if (!entry) {
     std::string known;
@@ -140,34 +162,36 @@ Result<Leaf> BasePyTreeHandler::RestoreLeaf(const fs::path& directory,
   STOWAGE_ASSIGN_OR_RETURN(const tree::TypeHandler* handler,
                            options_.registry->ForTypestr(entry->value.value_type));
   bool raise_missing = metadata.store_array_data_equal_to_fill_value.value_or(false);
-  auto info = MakeParamInfo(kvstore::OpenFileStore(directory), entry->keypath, raise_missing);
+  STOWAGE_ASSIGN_OR_RETURN(auto store, OpenArrayStore(directory, &metadata));
+  auto info = MakeParamInfo(std::move(store), entry->keypath, raise_missing);
+  info.use_zarr3 = metadata.use_zarr3;
   return handler->Deserialize(info, args);
 }
 
 Result<Leaf> BasePyTreeHandler::RestoreLegacyLeaf(const fs::path& directory,
                                                   const std::string& name,
                                                   const RestoreArgs& args) const {
-  STOWAGE_RETURN_IF_ERROR(CheckReadableLayout(directory, nullptr));
   STOWAGE_ASSIGN_OR_RETURN(const tree::TypeHandler* handler,
                            options_.registry->ForTypestr(tree::kNumpyTypestr));
-  auto info = MakeParamInfo(kvstore::OpenFileStore(directory), {{name}}, true);
+  STOWAGE_ASSIGN_OR_RETURN(auto store, OpenArrayStore(directory, nullptr));
+  auto info = MakeParamInfo(std::move(store), {{name}}, true);
+  info.use_zarr3 = false;  // no _METADATA: follow what is stored
   return handler->Deserialize(info, args);
 }
 
-Status CheckReadableLayout(const fs::path& directory, const tree::TreeMetadata* metadata) {
-  std::error_code ec;
-  bool has_manifest = fs::exists(directory / kOcdbtManifestFile, ec);
-  bool ocdbt = metadata && metadata->use_ocdbt ? *metadata->use_ocdbt : has_manifest;
-  if (ocdbt) {
-    return UnsupportedError(directory.string() +
-                            " is an OCDBT checkpoint (manifest.ocdbt); reading OCDBT is not "
-                            "supported yet");
+Result<std::shared_ptr<kvstore::Store>> OpenArrayStore(const fs::path& directory,
+                                                       const tree::TreeMetadata* metadata) {
+  std::shared_ptr<kvstore::Store> files = kvstore::OpenFileStore(directory);
+  STOWAGE_ASSIGN_OR_RETURN(bool ocdbt, kvstore::IsOcdbtDatabase(*files));
+  if (!ocdbt) {
+    if (metadata && metadata->use_ocdbt.value_or(false)) {
+      return NotFoundError((directory / kOcdbtManifestFile).string() +
+                           " does not exist, but _METADATA says the arrays are stored in OCDBT");
+    }
+    return files;
   }
-  if (metadata && metadata->use_zarr3) {
-    return UnsupportedError(directory.string() +
-                            " stores arrays as zarr3; reading zarr3 is not supported yet");
-  }
-  return OkStatus();
+  STOWAGE_ASSIGN_OR_RETURN(auto database, kvstore::OcdbtStore::Open(files));
+  return std::shared_ptr<kvstore::Store>(std::move(database));
 }
 
 }  // namespace stowage::checkpoint

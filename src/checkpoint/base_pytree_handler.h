@@ -70,9 +70,11 @@ class BasePyTreeHandler {
   BasePyTreeOptions options_;
 };
 
-// kUnsupported when `directory` holds a checkpoint format this version cannot
-// read (OCDBT, zarr3, legacy msgpack aggregate), naming the format.
-Status CheckReadableLayout(const std::filesystem::path& directory,
-                           const tree::TreeMetadata* metadata);
+// The store a checkpoint's arrays are read from: the OCDBT database at
+// `directory` when it has `manifest.ocdbt`, else the directory itself.
+// Errors: kDataLoss (corrupt manifest), kNotFound (`metadata` says OCDBT but
+// the manifest is missing).
+Result<std::shared_ptr<kvstore::Store>> OpenArrayStore(const std::filesystem::path& directory,
+                                                       const tree::TreeMetadata* metadata);
 
 }  // namespace stowage::checkpoint

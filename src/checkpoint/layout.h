@@ -14,6 +14,9 @@ inline constexpr std::string_view kCommitSuccessFile = "commit_success.txt";
 inline constexpr std::string_view kShardingFile = "_sharding";
 inline constexpr std::string_view kArrayMetadatasDir = "array_metadatas";
 inline constexpr std::string_view kOcdbtManifestFile = "manifest.ocdbt";
+// Each process's own OCDBT database while saving (Orbax
+// `ocdbt_utils.PROCESS_SUBDIR_PREFIX`); the root database merges them.
+inline constexpr std::string_view kOcdbtProcessDirPrefix = "ocdbt.process_";
 inline constexpr std::string_view kLegacyAggregateFile = "checkpoint";
 
 // Orbax's temporary-directory marker: `<name>.orbax-checkpoint-tmp` (older

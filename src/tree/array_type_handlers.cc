@@ -32,9 +32,26 @@ Result<Future<void>> WriteArrayLeaf(const ParamInfo& info, Leaf leaf, const Save
   auto chunks = array_io::ChooseChunkShape(snapshot->shape(), snapshot->shape(), stored,
                                            args.chunk_byte_size, args.shard_axes);
   if (!chunks.has_value()) return chunks.error().WithContext("saving \"" + info.name + "\"");
+  if (info.use_zarr3) {
+    auto spec =
+        array_io::OrbaxZarr3WriteSpec(snapshot->shape(), snapshot->shape(), stored,
+                                      args.chunk_byte_size, args.shard_axes, info.use_compression);
+    if (!spec.has_value()) return spec.error().WithContext("saving \"" + info.name + "\"");
+    spec->dtype = args.dtype;
+    return array_io::WriteZarr3ArrayAsync(info.store, info.name, std::move(snapshot),
+                                          std::move(*spec), info.io);
+  }
   array_io::ZarrWriteSpec spec{*chunks, CompressorFor(info.use_compression), args.dtype};
   return array_io::WriteZarrArrayAsync(info.store, info.name, std::move(snapshot), std::move(spec),
                                        info.io);
+}
+
+// True when the leaf is stored as zarr3: `zarr.json` present, `.zarray` not.
+Result<bool> StoredAsZarr3(const ParamInfo& info) {
+  if (info.use_zarr3) return true;
+  STOWAGE_ASSIGN_OR_RETURN(bool v2, info.store->Exists(info.name + "/.zarray"));
+  if (v2) return false;
+  return info.store->Exists(info.name + "/zarr.json");
 }
 
 Result<Array> ReadArrayLeaf(const ParamInfo& info, const RestoreArgs& args) {
@@ -42,7 +59,10 @@ Result<Array> ReadArrayLeaf(const ParamInfo& info, const RestoreArgs& args) {
   options.fill_missing = args.allow_missing_chunks || !info.raise_array_data_missing_error;
   options.dtype = args.dtype;
   options.io = info.io;
-  auto array = array_io::ReadZarrArray(*info.store, info.name, options);
+  auto zarr3 = StoredAsZarr3(info);
+  if (!zarr3.has_value()) return zarr3.error().WithContext("restoring \"" + info.name + "\"");
+  auto array = *zarr3 ? array_io::ReadZarr3Array(*info.store, info.name, options)
+                      : array_io::ReadZarrArray(*info.store, info.name, options);
   if (!array.has_value()) return array.error().WithContext("restoring \"" + info.name + "\"");
   return std::move(*array);
 }

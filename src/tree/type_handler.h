@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "array/zarr3_array.h"
 #include "array/zarr_array.h"
 #include "stowage/future.h"
 #include "stowage/kvstore.h"
@@ -22,6 +23,9 @@ struct ParamInfo {
   KeyPath keypath;
   std::shared_ptr<kvstore::Store> store;  // rooted at the checkpoint directory
   bool use_compression = true;
+  // Arrays are written as zarr3 (Orbax `use_zarr3`); reads follow what is
+  // stored (`zarr.json` or `.zarray`).
+  bool use_zarr3 = false;
   // From `_METADATA.store_array_data_equal_to_fill_value`: a missing chunk is
   // an error rather than fill.
   bool raise_array_data_missing_error = true;
