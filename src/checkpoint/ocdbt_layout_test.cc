@@ -6,7 +6,6 @@
 
 #include "checkpoint/base_pytree_handler.h"
 #include "codec/zstd_compressor.h"
-#include "codec/zstd_compressor.h"
 #include "stowage/ocdbt.h"
 #include "testutil/testutil.h"
 

@@ -18,6 +18,8 @@ struct ImportOptions {
   std::string compression = "zstd";
   std::optional<std::int64_t> chunk_bytes;
   bool scalar = false;  // save a 0-d array as an Orbax "scalar"
+  bool ocdbt = false;   // store the array inside an OCDBT database
+  bool zarr3 = false;   // store it as zarr3 with the sharding codec
   bool force = false;
   bool no_fsync = false;
   std::size_t threads = 0;
@@ -37,10 +39,16 @@ struct ExportOptions {
 struct InspectOptions {
   std::string directory;
   bool json = false;
+  bool keys = false;  // list every OCDBT key
+};
+
+struct VerifyOptions {
+  std::string directory;
 };
 
 Status RunImport(const ImportOptions& options);
 Status RunExport(const ExportOptions& options);
 Status RunInspect(const InspectOptions& options);
+Status RunVerify(const VerifyOptions& options);
 
 }  // namespace stowage::cli

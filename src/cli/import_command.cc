@@ -35,6 +35,8 @@ Status RunImport(const ImportOptions& options) {
   handler_options.checkpoint_name = options.name;
   STOWAGE_ASSIGN_OR_RETURN(handler_options.compression, ParseCompression(options.compression));
   handler_options.num_threads = options.threads;
+  handler_options.use_ocdbt = options.ocdbt;
+  handler_options.use_zarr3 = options.zarr3;
   // Files are fsynced once, at commit, by the checkpointer.
   handler_options.fsync = kvstore::FsyncPolicy::kNone;
   handler_options.progress = progress.Callback();

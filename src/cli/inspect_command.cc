@@ -21,6 +21,7 @@ std::string FormatTimestamp(const std::optional<std::int64_t>& nanos) {
 
 std::string FormatCompressor(const nlohmann::json& compressor) {
   if (compressor.is_null()) return "uncompressed";
+  if (compressor.is_array()) return compressor.dump();  // zarr3 codecs
   std::string text = compressor.value("id", std::string("?"));
   for (const auto& [key, value] : compressor.items()) {
     if (key != "id") text += " " + key + "=" + value.dump();
@@ -42,10 +43,34 @@ void PrintLeaf(const LeafInfo& leaf) {
   if (leaf.dtype) {
     std::cout << "    compressor:  " << FormatCompressor(leaf.compressor) << "\n"
               << "    storage:     " << leaf.storage_format << ", " << leaf.chunk_files
-              << " chunk file(s), " << FormatBytes(static_cast<double>(leaf.bytes_on_disk))
+              << " stored chunk(s), " << FormatBytes(static_cast<double>(leaf.bytes_on_disk))
               << " on disk\n";
   }
   if (!leaf.problem.empty()) std::cout << "    note:        " << leaf.problem << "\n";
+}
+
+void PrintOcdbt(const OcdbtInfo& ocdbt, bool list_keys) {
+  const kvstore::OcdbtSummary& s = ocdbt.summary;
+  std::size_t inline_keys = 0;
+  for (const auto& key : ocdbt.keys) inline_keys += key.is_inline ? 1 : 0;
+  std::cout << "OCDBT:       generation " << s.generation << ", committed "
+            << FormatTimestamp(static_cast<std::int64_t>(s.commit_time_ns)) << "\n"
+            << "             " << s.num_keys << " keys (" << inline_keys << " inline), tree height "
+            << int(s.root_height) << ", " << FormatBytes(static_cast<double>(s.num_tree_bytes))
+            << " of nodes, " << FormatBytes(static_cast<double>(s.num_indirect_value_bytes))
+            << " in data files\n"
+            << "             " << ocdbt.data_files.size() << " data file(s) referenced; "
+            << ocdbt.process_databases.size() << " process database(s)\n";
+  for (const auto& file : ocdbt.data_files) std::cout << "               " << file << "\n";
+  if (!ocdbt.problem.empty()) std::cout << "             problem: " << ocdbt.problem << "\n";
+  if (!list_keys) return;
+  std::cout << "keys (" << ocdbt.keys.size() << "):\n";
+  for (const auto& key : ocdbt.keys) {
+    std::cout << "  " << key.key << "  " << key.size << " B  "
+              << (key.is_inline ? std::string("inline")
+                                : key.data_file + " @" + std::to_string(key.offset))
+              << "\n";
+  }
 }
 
 }  // namespace
@@ -72,8 +97,9 @@ Status RunInspect(const InspectOptions& options) {
   if (!info.custom_metadata.is_null() && !info.custom_metadata.empty()) {
     std::cout << "custom:      " << info.custom_metadata.dump() << "\n";
   }
-  std::cout << "size:        " << FormatBytes(static_cast<double>(info.total_bytes)) << "\n"
-            << "leaves (" << info.leaves.size() << "):\n";
+  std::cout << "size:        " << FormatBytes(static_cast<double>(info.total_bytes)) << "\n";
+  if (info.ocdbt) PrintOcdbt(*info.ocdbt, options.keys);
+  std::cout << "leaves (" << info.leaves.size() << "):\n";
   for (const auto& leaf : info.leaves) PrintLeaf(leaf);
   return OkStatus();
 }

@@ -13,6 +13,7 @@ namespace {
 using stowage::cli::ExportOptions;
 using stowage::cli::ImportOptions;
 using stowage::cli::InspectOptions;
+using stowage::cli::VerifyOptions;
 
 void AddImport(CLI::App& app, ImportOptions& o) {
   auto* cmd = app.add_subcommand("import",
@@ -27,6 +28,9 @@ void AddImport(CLI::App& app, ImportOptions& o) {
   cmd->add_option("--chunk-bytes", o.chunk_bytes, "upper bound on a chunk's bytes")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--scalar", o.scalar, "save a 0-d array as an Orbax scalar");
+  cmd->add_flag("--ocdbt", o.ocdbt,
+                "store the array in an OCDBT database (as Orbax's PyTree handler)");
+  cmd->add_flag("--zarr3", o.zarr3, "store the array as zarr3 with the sharding codec");
   cmd->add_flag("--force", o.force, "replace an existing checkpoint");
   cmd->add_flag("--no-fsync", o.no_fsync, "skip fsync (faster, not crash-safe)");
   cmd->add_option("--threads", o.threads, "worker threads (0 = one per core)");
@@ -51,6 +55,14 @@ void AddInspect(CLI::App& app, InspectOptions& o) {
                                  "shapes, chunks, compression, size");
   cmd->add_option("directory", o.directory, "checkpoint directory")->required();
   cmd->add_flag("--json", o.json, "print JSON");
+  cmd->add_flag("--keys", o.keys, "list every OCDBT key with its size and location");
+}
+
+void AddVerify(CLI::App& app, VerifyOptions& o) {
+  auto* cmd = app.add_subcommand("verify",
+                                 "Read every key and chunk of a checkpoint and check every "
+                                 "checksum; exit non-zero on any problem");
+  cmd->add_option("directory", o.directory, "checkpoint directory")->required();
 }
 
 }  // namespace
@@ -61,9 +73,11 @@ int main(int argc, char** argv) {
   ImportOptions import_options;
   ExportOptions export_options;
   InspectOptions inspect_options;
+  VerifyOptions verify_options;
   AddImport(app, import_options);
   AddExport(app, export_options);
   AddInspect(app, inspect_options);
+  AddVerify(app, verify_options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -74,6 +88,8 @@ int main(int argc, char** argv) {
     status = stowage::cli::RunImport(import_options);
   } else if (app.got_subcommand("export")) {
     status = stowage::cli::RunExport(export_options);
+  } else if (app.got_subcommand("verify")) {
+    status = stowage::cli::RunVerify(verify_options);
   } else {
     status = stowage::cli::RunInspect(inspect_options);
   }

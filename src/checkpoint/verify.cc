@@ -1,0 +1,74 @@
+#include "stowage/verify.h"
+
+#include "checkpoint/layout.h"
+#include "stowage/array_checkpoint_handler.h"
+#include "stowage/inspect.h"
+#include "stowage/ocdbt.h"
+
+namespace stowage {
+namespace fs = std::filesystem;
+namespace {
+
+// Roots of the OCDBT databases in `directory`: itself and each process's.
+std::vector<std::string> DatabaseRoots(const fs::path& directory) {
+  std::vector<std::string> roots;
+  std::error_code ec;
+  if (fs::exists(directory / checkpoint::kOcdbtManifestFile, ec)) roots.push_back("");
+  for (auto it = fs::directory_iterator(directory, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.starts_with(checkpoint::kOcdbtProcessDirPrefix) &&
+        fs::exists(it->path() / checkpoint::kOcdbtManifestFile, ec)) {
+      roots.push_back(name + "/");
+    }
+  }
+  std::sort(roots.begin(), roots.end());
+  return roots;
+}
+
+void VerifyDatabase(const fs::path& directory, const std::string& root, VerifyReport& report) {
+  auto store = kvstore::OcdbtStore::Open(kvstore::OpenFileStore(directory), root);
+  if (!store.has_value()) return report.problems.push_back(store.error());
+  ++report.ocdbt_databases;
+  auto keys = (*store)->List("");
+  if (!keys.has_value()) return report.problems.push_back(keys.error());
+  for (const auto& key : *keys) {
+    auto value = (*store)->Read(key);
+    if (!value.has_value()) {
+      report.problems.push_back(value.error());
+      continue;
+    }
+    ++report.ocdbt_keys;
+    report.ocdbt_value_bytes += value->size();
+  }
+}
+
+void VerifyLeaf(const fs::path& directory, const LeafInfo& leaf, VerifyReport& report) {
+  if (leaf.problem == "stored in the legacy msgpack aggregate file") {
+    ++report.skipped;
+    return;
+  }
+  ArrayCheckpointHandlerOptions options;
+  options.checkpoint_name = leaf.name;
+  ArrayRestoreArgs args;
+  args.restore_args.restore_type = RestoreType::kArray;
+  auto restored = ArrayCheckpointHandler(options).Restore(directory, args);
+  if (!restored.has_value()) {
+    report.problems.push_back(restored.error().WithContext("leaf \"" + leaf.name + "\""));
+    return;
+  }
+  ++report.arrays;
+  report.array_bytes += std::get<Array>(*restored).num_bytes();
+}
+
+}  // namespace
+
+Result<VerifyReport> VerifyCheckpoint(const fs::path& directory) {
+  STOWAGE_ASSIGN_OR_RETURN(CheckpointInfo info, InspectCheckpoint(directory));
+  VerifyReport report;
+  for (const auto& root : DatabaseRoots(directory)) VerifyDatabase(directory, root, report);
+  for (const auto& leaf : info.leaves) VerifyLeaf(directory, leaf, report);
+  return report;
+}
+
+}  // namespace stowage
