@@ -43,8 +43,7 @@ ThreadPool& PoolOf(const IoOptions& options) {
   return options.pool ? *options.pool : ThreadPool::Default();
 }
 
-std::string ChunkKeyOf(std::string_view prefix, const zarr::Zarr3Metadata& m,
-                       const ChunkBox& box) {
+std::string ChunkKeyOf(std::string_view prefix, const zarr::Zarr3Metadata& m, const ChunkBox& box) {
   return Join(prefix, zarr::Zarr3ChunkKey(m.chunk_key_encoding, box.grid_index));
 }
 
@@ -86,11 +85,9 @@ Status WriteChunk(kvstore::Store& store, std::string_view prefix, const zarr::Za
 }  // namespace
 
 Result<Zarr3WriteSpec> OrbaxZarr3WriteSpec(std::span<const std::int64_t> global_shape,
-                                           std::span<const std::int64_t> write_shape,
-                                           DType dtype,
+                                           std::span<const std::int64_t> write_shape, DType dtype,
                                            std::optional<std::int64_t> chunk_byte_size,
-                                           std::span<const int> shard_axes,
-                                           bool use_compression) {
+                                           std::span<const int> shard_axes, bool use_compression) {
   STOWAGE_ASSIGN_OR_RETURN(
       Shape chunk, ChooseChunkShape(global_shape, write_shape, dtype, chunk_byte_size, shard_axes));
   json little = {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
@@ -172,15 +169,13 @@ Future<void> WriteZarr3ArrayAsync(std::shared_ptr<kvstore::Store> store, std::st
 }
 
 Status WriteZarr3Array(std::shared_ptr<kvstore::Store> store, std::string prefix,
-                       std::shared_ptr<const Array> array, Zarr3WriteSpec spec,
-                       IoOptions options) {
+                       std::shared_ptr<const Array> array, Zarr3WriteSpec spec, IoOptions options) {
   return WriteZarr3ArrayAsync(std::move(store), std::move(prefix), std::move(array),
                               std::move(spec), std::move(options))
       .Wait();
 }
 
-Result<zarr::Zarr3Metadata> ReadZarr3Metadata(const kvstore::Store& store,
-                                              std::string_view prefix,
+Result<zarr::Zarr3Metadata> ReadZarr3Metadata(const kvstore::Store& store, std::string_view prefix,
                                               const zarr::Limits& limits) {
   std::string key = Join(prefix, kMetadataKey);
   auto text = store.Read(key, {.max_bytes = 1 << 20});
@@ -192,9 +187,8 @@ namespace {
 
 // Reads outer chunk `box` into `out` (shaped like the array, in `out`'s
 // dtype), decoding into `out` directly when the chunk is the whole array.
-Status ReadChunk(const kvstore::Store& store, std::string_view prefix,
-                 const zarr::Zarr3Metadata& m, const ChunkBox& box, bool fill_missing,
-                 Array& out) {
+Status ReadChunk(const kvstore::Store& store, std::string_view prefix, const zarr::Zarr3Metadata& m,
+                 const ChunkBox& box, bool fill_missing, Array& out) {
   std::string key = ChunkKeyOf(prefix, m, box);
   std::size_t elements = static_cast<std::size_t>(m.chunk_elements());
   zarr::Zarr3ChunkSpec spec{m.dtype, m.chunk_shape, m.fill_value};
@@ -238,8 +232,7 @@ Result<Array> ReadZarr3Array(const kvstore::Store& store, std::string_view prefi
   STOWAGE_ASSIGN_OR_RETURN(std::size_t out_bytes, NumBytes(m.shape, out_dtype));
   if (out_bytes > zarr::MaxBytes(options.io.limits)) {
     return ResourceExhaustedError(path + ": restoring as " + std::string(DTypeName(out_dtype)) +
-                                  " needs " + std::to_string(out_bytes) +
-                                  " bytes, over the limit");
+                                  " needs " + std::to_string(out_bytes) + " bytes, over the limit");
   }
   STOWAGE_ASSIGN_OR_RETURN(Array out, Array::Uninitialized(out_dtype, m.shape));
   Shape grid = m.grid_shape();

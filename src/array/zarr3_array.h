@@ -28,7 +28,7 @@ struct Zarr3WriteSpec {
   nlohmann::json codecs = nlohmann::json::array();
   // As in zarr.json; null means zero (TensorStore's default: 0, false, [0.0, 0.0]).
   nlohmann::json fill_value;
-  std::optional<DType> dtype;     // stored dtype when it differs (cast per chunk)
+  std::optional<DType> dtype;  // stored dtype when it differs (cast per chunk)
   zarr::ChunkKeyEncoding chunk_key_encoding;
   // Orbax sets TensorStore's store_data_equal_to_fill_value (its default is
   // false): when false, (inner) chunks equal to the fill value are not stored
@@ -51,8 +51,7 @@ struct Zarr3WriteSpec {
 // calculate_chunk_byte_size caps it by the OCDBT target data file size).
 // Errors: those of ChooseChunkShape.
 Result<Zarr3WriteSpec> OrbaxZarr3WriteSpec(std::span<const std::int64_t> global_shape,
-                                           std::span<const std::int64_t> write_shape,
-                                           DType dtype,
+                                           std::span<const std::int64_t> write_shape, DType dtype,
                                            std::optional<std::int64_t> chunk_byte_size,
                                            std::span<const int> shard_axes = {},
                                            bool use_compression = true);
@@ -79,8 +78,7 @@ Status WriteZarr3Array(std::shared_ptr<kvstore::Store> store, std::string prefix
 
 // Reads and validates "<prefix>/zarr.json". Errors: kNotFound naming the
 // file, plus those of zarr::ParseZarrJson.
-Result<zarr::Zarr3Metadata> ReadZarr3Metadata(const kvstore::Store& store,
-                                              std::string_view prefix,
+Result<zarr::Zarr3Metadata> ReadZarr3Metadata(const kvstore::Store& store, std::string_view prefix,
                                               const zarr::Limits& limits = {});
 
 // Reads the whole array under `prefix`. A missing outer chunk is the fill

@@ -36,8 +36,8 @@ TEST_P(Zarr3ArrayRoundTrip, EveryDTypeRoundTripsBitExact) {
     ASSERT_OK_AND_ASSIGN(Zarr3WriteSpec orbax,
                          OrbaxZarr3WriteSpec(c.shape, c.shape, dtype, 24, {}, true));
     Zarr3WriteSpec plain{c.chunks, json::array({Little(), {{"name", "gzip"}}})};
-    Zarr3WriteSpec big{c.chunks, json::array({{{"name", "bytes"},
-                                               {"configuration", {{"endian", "big"}}}}})};
+    Zarr3WriteSpec big{c.chunks,
+                       json::array({{{"name", "bytes"}, {"configuration", {{"endian", "big"}}}}})};
     for (const Zarr3WriteSpec& spec : {orbax, plain, big}) {
       ASSERT_OK(WriteZarr3Array(store, "arr", array, spec));
       ASSERT_OK_AND_ASSIGN(Array back, ReadZarr3Array(*store, "arr"));
@@ -56,7 +56,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Zarr3ArrayRoundTrip,
 // Spec B1/B5: Orbax's int32[8] = 0..7 written with use_zarr3=True.
 TEST(Zarr3ArrayTest, OrbaxSpecWritesWhatOrbaxWrote) {
   std::shared_ptr<kvstore::Store> store = kvstore::NewMemoryStore();
-  ASSERT_OK_AND_ASSIGN(auto spec, OrbaxZarr3WriteSpec(Shape{8}, Shape{8}, DType::kInt32, std::nullopt));
+  ASSERT_OK_AND_ASSIGN(auto spec,
+                       OrbaxZarr3WriteSpec(Shape{8}, Shape{8}, DType::kInt32, std::nullopt));
   ASSERT_OK(WriteZarr3Array(store, "a", Iota(DType::kInt32, {8}), spec));
   ASSERT_OK_AND_ASSIGN(auto keys, store->List("a/"));
   EXPECT_EQ(keys, (std::vector<std::string>{"a/c/0", "a/zarr.json"}));
@@ -76,8 +77,8 @@ TEST(Zarr3ArrayTest, OrbaxSpecWritesWhatOrbaxWrote) {
 }
 
 TEST(Zarr3ArrayTest, OrbaxSpecUsesTheChosenChunkForGridAndShards) {
-  ASSERT_OK_AND_ASSIGN(auto spec,
-                       OrbaxZarr3WriteSpec(Shape{8, 6}, Shape{4, 6}, DType::kFloat32, 48, {}, false));
+  ASSERT_OK_AND_ASSIGN(
+      auto spec, OrbaxZarr3WriteSpec(Shape{8, 6}, Shape{4, 6}, DType::kFloat32, 48, {}, false));
   EXPECT_EQ(spec.chunks, (Shape{2, 6}));
   EXPECT_EQ(spec.codecs[0]["configuration"]["chunk_shape"], json({2, 6}));
   EXPECT_EQ(spec.codecs[0]["configuration"]["codecs"], json::array({Little()}));
@@ -89,8 +90,8 @@ TEST(Zarr3ArrayTest, KeysFollowTheChunkKeyEncoding) {
   Zarr3WriteSpec spec{{2, 4}, json::array()};
   ASSERT_OK(WriteZarr3Array(store, "p", Iota(DType::kInt16, {3, 6}), spec));
   ASSERT_OK_AND_ASSIGN(auto keys, store->List("p/"));
-  EXPECT_EQ(keys, (std::vector<std::string>{"p/c/0/0", "p/c/0/1", "p/c/1/0", "p/c/1/1",
-                                            "p/zarr.json"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"p/c/0/0", "p/c/0/1", "p/c/1/0", "p/c/1/1", "p/zarr.json"}));
   spec.chunk_key_encoding = {zarr::ChunkKeyEncoding::Kind::kV2, '.'};
   store = kvstore::NewMemoryStore();
   ASSERT_OK(WriteZarr3Array(store, "p", Iota(DType::kInt16, {3, 6}), spec));
@@ -125,7 +126,8 @@ TEST(Zarr3ArrayTest, MissingChunksReadAsFillOnlyWhenAsked) {
 
 TEST(Zarr3ArrayTest, ChunksEqualToFillAreSkippedWhenNotStoringThem) {
   std::shared_ptr<kvstore::Store> store = kvstore::NewMemoryStore();
-  ASSERT_OK_AND_ASSIGN(auto spec, OrbaxZarr3WriteSpec(Shape{4, 4}, Shape{2, 4}, DType::kFloat32, 16));
+  ASSERT_OK_AND_ASSIGN(auto spec,
+                       OrbaxZarr3WriteSpec(Shape{4, 4}, Shape{2, 4}, DType::kFloat32, 16));
   spec.store_data_equal_to_fill_value = false;
   ASSERT_OK_AND_ASSIGN(Array zeros, Array::Zeros(DType::kFloat32, {4, 4}));
   zeros.mutable_values<float>()[0] = 1;  // only chunk (0, 0) differs from the fill
@@ -151,12 +153,12 @@ TEST(Zarr3ArrayTest, CastsOnWriteAndRead) {
 
 TEST(Zarr3ArrayTest, TransposeAndIndexAtStartRoundTrip) {
   std::shared_ptr<kvstore::Store> store = kvstore::NewMemoryStore();
-  json sharding = {{"name", "sharding_indexed"},
-                   {"configuration",
-                    {{"chunk_shape", {2, 1}},
-                     {"codecs", json::array({{{"name", "bytes"},
-                                              {"configuration", {{"endian", "big"}}}}})},
-                     {"index_location", "start"}}}};
+  json sharding = {
+      {"name", "sharding_indexed"},
+      {"configuration",
+       {{"chunk_shape", {2, 1}},
+        {"codecs", json::array({{{"name", "bytes"}, {"configuration", {{"endian", "big"}}}}})},
+        {"index_location", "start"}}}};
   json transpose = {{"name", "transpose"}, {"configuration", {{"order", {1, 0}}}}};
   Zarr3WriteSpec spec{{3, 4}, json::array({transpose, sharding})};
   auto array = Iota(DType::kUint64, {5, 7});
@@ -167,7 +169,8 @@ TEST(Zarr3ArrayTest, TransposeAndIndexAtStartRoundTrip) {
 
 TEST(Zarr3ArrayTest, CorruptChunkIsDataLossNamingTheKey) {
   std::shared_ptr<kvstore::Store> store = kvstore::NewMemoryStore();
-  ASSERT_OK_AND_ASSIGN(auto spec, OrbaxZarr3WriteSpec(Shape{8}, Shape{8}, DType::kInt32, std::nullopt));
+  ASSERT_OK_AND_ASSIGN(auto spec,
+                       OrbaxZarr3WriteSpec(Shape{8}, Shape{8}, DType::kInt32, std::nullopt));
   ASSERT_OK(WriteZarr3Array(store, "a", Iota(DType::kInt32, {8}), spec));
   ASSERT_OK_AND_ASSIGN(Bytes shard, store->Read("a/c/0"));
   shard[50] ^= std::byte{1};

@@ -91,9 +91,8 @@ Result<Bytes> EncodeBytesToBytes(const Zarr3BytesToBytesCodec& codec,
 }
 
 // Decodes one bytes->bytes stage into exactly `size` bytes.
-Result<Bytes> DecodeBytesToBytes(const Zarr3BytesToBytesCodec& codec,
-                                 std::span<const std::byte> in, std::uint64_t size,
-                                 std::string_view where) {
+Result<Bytes> DecodeBytesToBytes(const Zarr3BytesToBytesCodec& codec, std::span<const std::byte> in,
+                                 std::uint64_t size, std::string_view where) {
   if (std::holds_alternative<Zarr3Crc32cCodec>(codec)) {
     if (in.size() < 4 || (size != kUnknownSize && in.size() - 4 != size)) {
       return DataLossError(std::string(where) + ": crc32c: " + std::to_string(in.size()) +

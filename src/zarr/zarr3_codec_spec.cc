@@ -94,8 +94,8 @@ Result<Zarr3BytesCodec> ParseBytes(Config& config, DType dtype) {
   Zarr3BytesCodec codec;
   if (ItemSize(dtype) == 1) return codec;  // endian-invariant: not kept
   if (!endian) {
-    if (config.options().stored) return config.Bad("\"endian\" is required for " +
-                                                   std::string(DTypeName(dtype)));
+    if (config.options().stored)
+      return config.Bad("\"endian\" is required for " + std::string(DTypeName(dtype)));
     endian = "little";  // TensorStore's default: the host order
   }
   if (*endian == "little") {
@@ -120,8 +120,8 @@ Result<Zarr3TransposeCodec> ParseTranspose(Config& config, std::size_t rank) {
     return codec;
   }
   if (!order->is_array() || order->size() != rank) {
-    return config.Bad("\"order\" must be \"C\", \"F\" or a permutation of " +
-                      std::to_string(rank) + " dimensions");
+    return config.Bad("\"order\" must be \"C\", \"F\" or a permutation of " + std::to_string(rank) +
+                      " dimensions");
   }
   std::vector<bool> seen(rank, false);
   for (std::size_t i = 0; i < rank; ++i) {
@@ -229,17 +229,17 @@ Result<std::shared_ptr<const Zarr3ShardingCodec>> ParseSharding(Config& config, 
   STOWAGE_ASSIGN_OR_RETURN(codec->codecs,
                            ParseCodecChain(inner.value_or(json::array()), dtype, rank, nested));
   STOWAGE_ASSIGN_OR_RETURN(auto index, config.Take("index_codecs"));
-  json default_index = json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
-                                    {{"name", "crc32c"}}});
+  json default_index = json::array(
+      {{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}, {{"name", "crc32c"}}});
   nested.where = config.options().where + " (index_codecs)";
-  STOWAGE_ASSIGN_OR_RETURN(
-      codec->index_codecs,
-      ParseCodecChain(index.value_or(default_index), DType::kUint64, rank + 1, nested));
+  STOWAGE_ASSIGN_OR_RETURN(codec->index_codecs, ParseCodecChain(index.value_or(default_index),
+                                                                DType::kUint64, rank + 1, nested));
   const Zarr3CodecChain& ic = codec->index_codecs;
-  bool fixed_size = !ic.sharding && std::all_of(ic.bytes_to_bytes.begin(), ic.bytes_to_bytes.end(),
-                                                [](const Zarr3BytesToBytesCodec& c) {
-                                                  return std::holds_alternative<Zarr3Crc32cCodec>(c);
-                                                });
+  bool fixed_size =
+      !ic.sharding && std::all_of(ic.bytes_to_bytes.begin(), ic.bytes_to_bytes.end(),
+                                  [](const Zarr3BytesToBytesCodec& c) {
+                                    return std::holds_alternative<Zarr3Crc32cCodec>(c);
+                                  });
   if (!fixed_size) {
     return UnsupportedError(config.options().where +
                             ": sharding_indexed index_codecs must have a fixed-size encoding");
@@ -254,8 +254,9 @@ Result<std::shared_ptr<const Zarr3ShardingCodec>> ParseSharding(Config& config, 
 
 // Splits one "codecs" entry into its name and configuration.
 Result<std::pair<std::string, json>> NameAndConfiguration(const json& entry,
-                                                         const CodecParseOptions& options) {
-  if (entry.is_string() && !options.stored) return std::make_pair(entry.get<std::string>(), json::object());
+                                                          const CodecParseOptions& options) {
+  if (entry.is_string() && !options.stored)
+    return std::make_pair(entry.get<std::string>(), json::object());
   if (!entry.is_object()) return BadChain(options, "each codec must be an object");
   json config = json::object();
   std::string name;

@@ -72,10 +72,10 @@ struct Zarr3CodecChain {
 
 // `sharding_indexed`: a shard holds a grid of inner chunks plus an index.
 struct Zarr3ShardingCodec {
-  Shape chunk_shape;            // inner chunk shape
-  Zarr3CodecChain codecs;       // applied to each inner chunk
-  Zarr3CodecChain index_codecs; // applied to the uint64 index [grid..., 2]
-  bool index_at_start = false;  // "index_location": "start"
+  Shape chunk_shape;             // inner chunk shape
+  Zarr3CodecChain codecs;        // applied to each inner chunk
+  Zarr3CodecChain index_codecs;  // applied to the uint64 index [grid..., 2]
+  bool index_at_start = false;   // "index_location": "start"
 };
 
 // How strictly ParseCodecChain reads its input.
@@ -86,7 +86,7 @@ struct CodecParseOptions {
   // codec becomes `bytes` little-endian, codecs may be bare name strings;
   // errors are kInvalidArgument).
   bool stored = true;
-  std::string where;  // file or spec named in messages
+  std::string where;    // file or spec named in messages
   int max_nesting = 8;  // sharding_indexed levels allowed (hostile input)
 };
 
@@ -96,8 +96,8 @@ struct CodecParseOptions {
 // sharding chunk_shape of the wrong rank or non-positive; kUnsupported: an
 // unknown codec name, bytes->bytes codecs after sharding_indexed (TensorStore
 // rejects them), index_codecs that are not of fixed size.
-Result<Zarr3CodecChain> ParseCodecChain(const nlohmann::json& codecs, DType dtype,
-                                        std::size_t rank, const CodecParseOptions& options);
+Result<Zarr3CodecChain> ParseCodecChain(const nlohmann::json& codecs, DType dtype, std::size_t rank,
+                                        const CodecParseOptions& options);
 
 // The resolved "codecs" list TensorStore writes for `chain`.
 nlohmann::json CodecChainToJson(const Zarr3CodecChain& chain);

@@ -69,8 +69,8 @@ stowage::Bytes Iota(std::size_t n, T start = 0) {
 // one zstd frame (level 3, content size, no checksum) of 41 bytes, then the
 // index {offset 0, length 41} and its CRC-32C 8e 86 77 44.
 TEST(Zarr3ShardTest, OrbaxWorkedExampleIsReproducedByteForByte) {
-  json codecs = List(Sharding({8}, {Bytes(), {{"name", "zstd"}, {"configuration", {{"level", 3},
-                                                                               {"checksum", false}}}}}));
+  json codecs = List(Sharding(
+      {8}, {Bytes(), {{"name", "zstd"}, {"configuration", {{"level", 3}, {"checksum", false}}}}}));
   Zarr3CodecChain chain = Chain(codecs, DType::kInt32, 1);
   std::int32_t zero = 0;
   Zarr3ChunkSpec spec{DType::kInt32, {8}, std::as_bytes(std::span(&zero, 1))};
@@ -156,14 +156,14 @@ TEST(Zarr3ShardTest, ReadsAnyLayoutByOffsets) {
   std::uint8_t fill = 0xee;
   Zarr3ChunkSpec spec{DType::kUint8, {25}, std::as_bytes(std::span(&fill, 1))};
   stowage::Bytes shard = ToBytes({0, 1, 2, 3, 4, 9, 9, 9, 9, 9, 5, 6, 7, 8, 9, 20, 21, 22, 23, 24});
-  auto index = WithCrc32c(
-      Index({{kMissing, kMissing}, {15, 5}, {10, 5}, {0, 5}, {kMissing, kMissing}}));
+  auto index =
+      WithCrc32c(Index({{kMissing, kMissing}, {15, 5}, {10, 5}, {0, 5}, {kMissing, kMissing}}));
   shard.insert(shard.end(), index.begin(), index.end());
   stowage::Bytes out(25);
   ASSERT_OK(DecodeZarr3Chunk(chain, spec, shard, out, "shard_path"));
   stowage::Bytes expected(5, std::byte{0xee});
-  for (auto part : {ToBytes({20, 21, 22, 23, 24}), ToBytes({5, 6, 7, 8, 9}),
-                    ToBytes({0, 1, 2, 3, 4})}) {
+  for (auto part :
+       {ToBytes({20, 21, 22, 23, 24}), ToBytes({5, 6, 7, 8, 9}), ToBytes({0, 1, 2, 3, 4})}) {
     expected.insert(expected.end(), part.begin(), part.end());
   }
   expected.insert(expected.end(), 5, std::byte{0xee});
@@ -171,7 +171,8 @@ TEST(Zarr3ShardTest, ReadsAnyLayoutByOffsets) {
 }
 
 TEST(Zarr3ShardTest, FillChunksAreNotStoredAndAnEmptyShardIsNoValue) {
-  Zarr3CodecChain chain = Chain(List(Sharding({2, 2}, List(Bytes()), /*start=*/true)), DType::kInt16, 2);
+  Zarr3CodecChain chain =
+      Chain(List(Sharding({2, 2}, List(Bytes()), /*start=*/true)), DType::kInt16, 2);
   std::int16_t fill = 7;
   Zarr3ChunkSpec spec{DType::kInt16, {4, 4}, std::as_bytes(std::span(&fill, 1))};
   std::vector<std::int16_t> values(16, 7);
@@ -182,8 +183,8 @@ TEST(Zarr3ShardTest, FillChunksAreNotStoredAndAnEmptyShardIsNoValue) {
   ASSERT_TRUE(all.has_value());
   EXPECT_EQ(all->size(), 4 * 16 + 4 + 4 * 8u);
   values[1 * 4 + 3] = -1;  // inner chunk (0, 1)
-  ASSERT_OK_AND_ASSIGN(auto one, EncodeZarr3Chunk(chain, spec, std::as_bytes(std::span(values)),
-                                                  false));
+  ASSERT_OK_AND_ASSIGN(auto one,
+                       EncodeZarr3Chunk(chain, spec, std::as_bytes(std::span(values)), false));
   ASSERT_TRUE(one.has_value());
   ASSERT_EQ(one->size(), 4 * 16 + 4 + 8u);
   // Index at the start: entry 1 = (68, 8), the others absent.
@@ -227,7 +228,9 @@ TEST_P(Zarr3CodecRoundTrip, DecodesWhatItEncodes) {
   }
 }
 
-json Transpose(json order) { return {{"name", "transpose"}, {"configuration", {{"order", order}}}}; }
+json Transpose(json order) {
+  return {{"name", "transpose"}, {"configuration", {{"order", order}}}};
+}
 
 INSTANTIATE_TEST_SUITE_P(
     Codecs, Zarr3CodecRoundTrip,
@@ -236,31 +239,48 @@ INSTANTIATE_TEST_SUITE_P(
         RoundTripCase{"big", List(Bytes("big")), DType::kComplex64, {5}},
         RoundTripCase{"rank0", {Bytes(), {{"name", "crc32c"}}}, DType::kFloat64, {}},
         RoundTripCase{"transpose", {Transpose({2, 0, 1}), Bytes("big")}, DType::kUint16, {2, 3, 4}},
-        RoundTripCase{"two_transposes", {Transpose({1, 0}), Transpose("F"), Bytes()},
-                      DType::kInt8, {3, 5}},
-        RoundTripCase{"zstd_checksum",
-                      {Bytes(), {{"name", "zstd"}, {"configuration", {{"level", 1},
-                                                                      {"checksum", true}}}}},
-                      DType::kFloat32, {64}},
-        RoundTripCase{"gzip_crc", {Bytes(), {{"name", "gzip"}, {"configuration", {{"level", 6}}}},
-                                   {{"name", "crc32c"}}},
-                      DType::kInt64, {4, 4}},
+        RoundTripCase{
+            "two_transposes", {Transpose({1, 0}), Transpose("F"), Bytes()}, DType::kInt8, {3, 5}},
+        RoundTripCase{
+            "zstd_checksum",
+            {Bytes(), {{"name", "zstd"}, {"configuration", {{"level", 1}, {"checksum", true}}}}},
+            DType::kFloat32,
+            {64}},
+        RoundTripCase{
+            "gzip_crc",
+            {Bytes(), {{"name", "gzip"}, {"configuration", {{"level", 6}}}}, {{"name", "crc32c"}}},
+            DType::kInt64,
+            {4, 4}},
         RoundTripCase{"crc_then_blosc",
-                      {Bytes(), {{"name", "crc32c"}},
-                       {{"name", "blosc"}, {"configuration", {{"cname", "zstd"}, {"clevel", 3},
-                                                              {"shuffle", "bitshuffle"},
-                                                              {"typesize", 2}, {"blocksize", 0}}}}},
-                      DType::kBfloat16, {7, 3}},
-        RoundTripCase{"sharded_end", List(Sharding({2, 2}, {Bytes(), {{"name", "zstd"}, {"configuration",
-                                                                  {{"level", 3}}}}})),
-                      DType::kUint32, {4, 6}},
-        RoundTripCase{"sharded_start_transposed",
-                      List(Transpose({1, 0}), Sharding({3, 1}, {Transpose({1, 0}), Bytes("big")}, true)),
-                      DType::kInt16, {2, 3}},
-        RoundTripCase{"nested_sharding",
-                      List(Sharding({4, 2}, List(Sharding({2, 1}, {Bytes(), {{"name", "crc32c"}}})))),
-                      DType::kFloat16, {8, 4}},
-        RoundTripCase{"sharded_rank0", List(Sharding(json::array(), List(Bytes()))), DType::kBool, {}}),
+                      {Bytes(),
+                       {{"name", "crc32c"}},
+                       {{"name", "blosc"},
+                        {"configuration",
+                         {{"cname", "zstd"},
+                          {"clevel", 3},
+                          {"shuffle", "bitshuffle"},
+                          {"typesize", 2},
+                          {"blocksize", 0}}}}},
+                      DType::kBfloat16,
+                      {7, 3}},
+        RoundTripCase{
+            "sharded_end",
+            List(Sharding({2, 2},
+                          {Bytes(), {{"name", "zstd"}, {"configuration", {{"level", 3}}}}})),
+            DType::kUint32,
+            {4, 6}},
+        RoundTripCase{
+            "sharded_start_transposed",
+            List(Transpose({1, 0}), Sharding({3, 1}, {Transpose({1, 0}), Bytes("big")}, true)),
+            DType::kInt16,
+            {2, 3}},
+        RoundTripCase{
+            "nested_sharding",
+            List(Sharding({4, 2}, List(Sharding({2, 1}, {Bytes(), {{"name", "crc32c"}}})))),
+            DType::kFloat16,
+            {8, 4}},
+        RoundTripCase{
+            "sharded_rank0", List(Sharding(json::array(), List(Bytes()))), DType::kBool, {}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Zarr3CodecTest, Crc32cMismatchIsDataLoss) {

@@ -78,7 +78,8 @@ Result<Bytes> ParseFloat(const json& value, DType dtype, std::string_view where)
   }
   return DataLossError(std::string(where) + ": fill_value " + value.dump() +
                        " is not a number, \"Infinity\", \"-Infinity\", \"NaN\" or a hex string "
-                       "for " + std::string(DTypeName(dtype)));
+                       "for " +
+                       std::string(DTypeName(dtype)));
 }
 
 Result<Bytes> ParseInteger(const json& value, DType dtype, std::string_view where) {
@@ -90,8 +91,9 @@ Result<Bytes> ParseInteger(const json& value, DType dtype, std::string_view wher
   int bits = static_cast<int>(ItemSize(dtype) * 8);
   if (value.is_number_unsigned() || (value.is_number_integer() && value.get<std::int64_t>() >= 0)) {
     std::uint64_t v = value.get<std::uint64_t>();
-    std::uint64_t max = is_signed ? (std::uint64_t{1} << (bits - 1)) - 1
-                                  : (bits == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1);
+    std::uint64_t max = is_signed
+                            ? (std::uint64_t{1} << (bits - 1)) - 1
+                            : (bits == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1);
     if (v > max) return bad();
     return FromBits(v, ItemSize(dtype));
   }

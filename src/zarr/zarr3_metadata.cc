@@ -18,15 +18,14 @@ Error Bad(ErrorCode code, std::string_view path, const std::string& message) {
 
 Result<Shape> ParseShape(const json& value, std::string_view what, std::string_view path,
                          std::int64_t min) {
-  if (!value.is_array()) return DataLossError(std::string(path) + ": " + std::string(what) +
-                                              " is not a list");
+  if (!value.is_array())
+    return DataLossError(std::string(path) + ": " + std::string(what) + " is not a list");
   Shape dims;
   for (const auto& item : value) {
     bool huge = item.is_number_unsigned() && item.get<std::uint64_t>() > (std::uint64_t{1} << 62);
     if (!item.is_number_integer() || huge || item.get<std::int64_t>() < min) {
-      return DataLossError(std::string(path) + ": " + std::string(what) + " holds " +
-                           item.dump() + (min > 0 ? ", not a positive integer"
-                                                  : ", not a non-negative integer"));
+      return DataLossError(std::string(path) + ": " + std::string(what) + " holds " + item.dump() +
+                           (min > 0 ? ", not a positive integer" : ", not a non-negative integer"));
     }
     dims.push_back(item.get<std::int64_t>());
   }
@@ -113,9 +112,9 @@ Status CheckOptional(const json& doc, std::size_t rank, std::string_view path) {
 }
 
 constexpr const char* kKnownMembers[] = {
-    "zarr_format", "node_type",  "shape",           "data_type",  "chunk_grid",
-    "chunk_key_encoding",        "fill_value",      "codecs",     "dimension_names",
-    "attributes",  "storage_transformers"};
+    "zarr_format",         "node_type",  "shape",  "data_type",       "chunk_grid",
+    "chunk_key_encoding",  "fill_value", "codecs", "dimension_names", "attributes",
+    "storage_transformers"};
 
 // Unknown members must be objects holding "must_understand": false.
 Result<json> ParseExtensions(const json& doc, std::string_view path) {
@@ -150,8 +149,9 @@ Status CheckChainLayout(const Zarr3CodecChain& chain, Shape shape, std::string_v
   std::int64_t entries = 1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] % s.chunk_shape[i] != 0) {
-      return Bad(bad, path, "sharding_indexed chunk_shape " + ShapeToString(s.chunk_shape) +
-                                " does not evenly divide chunk shape " + ShapeToString(shape));
+      return Bad(bad, path,
+                 "sharding_indexed chunk_shape " + ShapeToString(s.chunk_shape) +
+                     " does not evenly divide chunk shape " + ShapeToString(shape));
     }
     entries *= shape[i] / s.chunk_shape[i];  // <= 2^62 / 1 per dim, checked below
     if (entries > kMaxShardEntries) {
@@ -183,8 +183,9 @@ Shape Zarr3Metadata::grid_shape() const {
 Status ValidateZarr3Layout(const Zarr3Metadata& m, std::string_view path, const Limits& limits,
                            ErrorCode bad) {
   if (m.shape.size() != m.chunk_shape.size()) {
-    return Bad(bad, path, "shape " + ShapeToString(m.shape) + " and chunk shape " +
-                              ShapeToString(m.chunk_shape) + " differ in rank");
+    return Bad(bad, path,
+               "shape " + ShapeToString(m.shape) + " and chunk shape " +
+                   ShapeToString(m.chunk_shape) + " differ in rank");
   }
   for (std::size_t i = 0; i < m.shape.size(); ++i) {
     if (m.shape[i] < 0) return Bad(bad, path, "negative dimension in shape");

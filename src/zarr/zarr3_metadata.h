@@ -23,7 +23,7 @@ struct Zarr3Metadata {
   Shape shape;
   Shape chunk_shape;  // the regular (outer) chunk grid
   DType dtype = DType::kFloat32;
-  Bytes fill_value;   // one element, native little-endian
+  Bytes fill_value;  // one element, native little-endian
   ChunkKeyEncoding chunk_key_encoding;
   Zarr3CodecChain codecs;
   // Kept as stored: null or an array of strings/nulls (written only when one

@@ -98,11 +98,11 @@ TEST(Zarr3FillValueTest, FloatNaNsAndInfinities) {
     std::uint64_t default_nan, other_nan;
     const char* other_text;
   };
-  for (const Case& c : {Case{DType::kFloat16, 0x7e00, 0x7e01, "0x7e01"},
-                        Case{DType::kBfloat16, 0x7fc0, 0x7fc1, "0x7fc1"},
-                        Case{DType::kFloat32, 0x7fc00000, 0x7fc00001, "0x7fc00001"},
-                        Case{DType::kFloat64, 0x7ff8000000000000, 0x7ff8000000000001,
-                             "0x7ff8000000000001"}}) {
+  for (const Case& c :
+       {Case{DType::kFloat16, 0x7e00, 0x7e01, "0x7e01"},
+        Case{DType::kBfloat16, 0x7fc0, 0x7fc1, "0x7fc1"},
+        Case{DType::kFloat32, 0x7fc00000, 0x7fc00001, "0x7fc00001"},
+        Case{DType::kFloat64, 0x7ff8000000000000, 0x7ff8000000000001, "0x7ff8000000000001"}}) {
     SCOPED_TRACE(DTypeName(c.dtype));
     std::size_t size = ItemSize(c.dtype);
     auto bits = [&](const Bytes& b) {
@@ -136,24 +136,22 @@ TEST(Zarr3FillValueTest, FloatNaNsAndInfinities) {
 
 // FillValueTest.Bool, Int8 and the complex cases of TestFloatFillValue.
 TEST(Zarr3FillValueTest, BoolIntegersAndComplex) {
-  EXPECT_EQ(Zarr3FillValueToJson(ParseZarr3FillValue(true, DType::kBool, "f").value(),
-                                 DType::kBool),
-            true);
+  EXPECT_EQ(
+      Zarr3FillValueToJson(ParseZarr3FillValue(true, DType::kBool, "f").value(), DType::kBool),
+      true);
   EXPECT_ERROR_CODE(ParseZarr3FillValue(0, DType::kBool, "f"), ErrorCode::kDataLoss);
   EXPECT_ERROR_CODE(ParseZarr3FillValue("true", DType::kBool, "f"), ErrorCode::kDataLoss);
   for (int v : {127, -128}) {
-    EXPECT_EQ(Zarr3FillValueToJson(ParseZarr3FillValue(v, DType::kInt8, "f").value(),
-                                   DType::kInt8),
+    EXPECT_EQ(Zarr3FillValueToJson(ParseZarr3FillValue(v, DType::kInt8, "f").value(), DType::kInt8),
               v);
   }
   for (json bad : {json(128), json("0"), json(false)}) {
     EXPECT_ERROR_CODE(ParseZarr3FillValue(bad, DType::kInt8, "f"), ErrorCode::kDataLoss);
   }
-  EXPECT_EQ(Zarr3FillValueToJson(
-                ParseZarr3FillValue(json::array({18446744073709551615ull}).at(0),
-                                    DType::kUint64, "f")
-                    .value(),
-                DType::kUint64),
+  EXPECT_EQ(Zarr3FillValueToJson(ParseZarr3FillValue(json::array({18446744073709551615ull}).at(0),
+                                                     DType::kUint64, "f")
+                                     .value(),
+                                 DType::kUint64),
             json(18446744073709551615ull));
   EXPECT_ERROR_CODE(ParseZarr3FillValue(-1, DType::kUint32, "f"), ErrorCode::kDataLoss);
   for (json value : {json::array({"Infinity", "-Infinity"}), json::array({"NaN", "NaN"}),
@@ -162,8 +160,7 @@ TEST(Zarr3FillValueTest, BoolIntegersAndComplex) {
     EXPECT_EQ(Zarr3FillValueToJson(b, DType::kComplex64), value);
   }
   EXPECT_ERROR_CODE(ParseZarr3FillValue(0, DType::kComplex128, "f"), ErrorCode::kDataLoss);
-  EXPECT_ERROR_CODE(ParseZarr3FillValue({0, 1, 2}, DType::kComplex128, "f"),
-                    ErrorCode::kDataLoss);
+  EXPECT_ERROR_CODE(ParseZarr3FillValue({0, 1, 2}, DType::kComplex128, "f"), ErrorCode::kDataLoss);
 }
 
 TEST(Zarr3FillValueTest, Float8NaNs) {
@@ -293,12 +290,12 @@ TEST(Zarr3MetadataTest, ShardingLayoutIsChecked) {
 TEST(Zarr3MetadataTest, DeeplyNestedShardingIsRefused) {
   json codecs = json::parse(R"([{"name":"bytes","configuration":{"endian":"little"}}])");
   for (int i = 0; i < 40; ++i) {
-    codecs = {{{"name", "sharding_indexed"},
-               {"configuration",
-                {{"chunk_shape", {3, 4}},
-                 {"codecs", codecs},
-                 {"index_codecs",
-                  {{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}}}}}}};
+    codecs = {
+        {{"name", "sharding_indexed"},
+         {"configuration",
+          {{"chunk_shape", {3, 4}},
+           {"codecs", codecs},
+           {"index_codecs", {{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}}}}}}};
   }
   json doc = Basic();
   doc["codecs"] = codecs;

@@ -12,12 +12,12 @@ constexpr std::uint64_t kMissing = std::numeric_limits<std::uint64_t>::max();
 
 // Where the inner chunks of a shard lie.
 struct InnerGrid {
-  Shape grid;        // inner chunks per dimension
-  Shape chunk;       // inner chunk shape
+  Shape grid;   // inner chunks per dimension
+  Shape chunk;  // inner chunk shape
   std::int64_t count = 1;
 
-  InnerGrid(const Shape& shard_shape, const Shape& chunk_shape) : grid(shard_shape.size()),
-                                                                   chunk(chunk_shape) {
+  InnerGrid(const Shape& shard_shape, const Shape& chunk_shape)
+      : grid(shard_shape.size()), chunk(chunk_shape) {
     for (std::size_t i = 0; i < grid.size(); ++i) {
       grid[i] = shard_shape[i] / chunk_shape[i];
       count *= grid[i];
@@ -120,8 +120,8 @@ Result<std::optional<Bytes>> EncodeShard(const Zarr3ShardingCodec& codec,
   bool any = false;
   for (std::int64_t i = 0; i < g.count; ++i) {
     CopyBox(shard, inner, spec.shape, g.Origin(i), g.chunk, item, /*gather=*/true);
-    STOWAGE_ASSIGN_OR_RETURN(auto encoded, EncodeZarr3Chunk(codec.codecs, inner_spec, inner,
-                                                            store_fill));
+    STOWAGE_ASSIGN_OR_RETURN(auto encoded,
+                             EncodeZarr3Chunk(codec.codecs, inner_spec, inner, store_fill));
     if (!encoded) continue;
     any = true;
     index[2 * i] = offset;

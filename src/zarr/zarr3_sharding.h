@@ -20,7 +20,8 @@ namespace stowage::zarr {
 
 // Encoded size of a shard's index (16 bytes per inner chunk, plus 4 per
 // crc32c index codec) for a shard of `shard_shape`.
-std::uint64_t ShardIndexBytes(const Zarr3ShardingCodec& codec, std::span<const std::int64_t> shard_shape);
+std::uint64_t ShardIndexBytes(const Zarr3ShardingCodec& codec,
+                              std::span<const std::int64_t> shard_shape);
 
 // The shard holding `shard` (the decoded shard as `spec` describes it), or
 // nullopt when no inner chunk is stored (all equal the fill value and
