@@ -163,8 +163,8 @@ Result<Bytes> ZstdDecompressFrame(std::span<const std::byte> frame, std::size_t 
         kId, std::string("not a complete zstd frame: ") + ZSTD_getErrorName(frame_size));
   }
   if (frame_size != frame.size()) {
-    return internal::CodecDataLoss(kId, std::to_string(frame.size() - frame_size) +
-                                            " bytes follow the frame");
+    return internal::CodecDataLoss(
+        kId, std::to_string(frame.size() - frame_size) + " bytes follow the frame");
   }
   unsigned long long content = ZSTD_getFrameContentSize(frame.data(), frame.size());
   if (content == ZSTD_CONTENTSIZE_ERROR) return internal::CodecDataLoss(kId, "bad frame header");

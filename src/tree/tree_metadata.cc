@@ -99,10 +99,14 @@ std::string ParamName(const KeyPath& keypath) {
 
 std::string EncodeTreeMetadata(const TreeMetadata& metadata) {
   ojson tree = ojson::object();
+  // Keys are distinct (one per leaf), so append without ordered_json's
+  // linear search per insertion, which made large trees quadratic.
+  auto& members = tree.get_ref<ojson::object_t&>();
+  members.reserve(metadata.entries.size());
   for (const auto& entry : metadata.entries) {
     std::vector<std::string> names;
     for (const auto& key : entry.keypath) names.push_back(key.key);
-    tree[PythonTupleRepr(names)] = EntryToJson(entry);
+    members.emplace_back(PythonTupleRepr(names), EntryToJson(entry));
   }
   ojson doc = {{"tree_metadata", tree}};
   if (metadata.use_ocdbt) doc["use_ocdbt"] = *metadata.use_ocdbt;

@@ -94,8 +94,9 @@ Result<Zarr3BytesCodec> ParseBytes(Config& config, DType dtype) {
   Zarr3BytesCodec codec;
   if (ItemSize(dtype) == 1) return codec;  // endian-invariant: not kept
   if (!endian) {
-    if (config.options().stored)
+    if (config.options().stored) {
       return config.Bad("\"endian\" is required for " + std::string(DTypeName(dtype)));
+    }
     endian = "little";  // TensorStore's default: the host order
   }
   if (*endian == "little") {
