@@ -26,3 +26,10 @@ print('restored array equals the original:', a.dtype, a.shape)"
 
 echo "== stowage inspect"
 build/stowage inspect "$work/ckpt"
+
+echo "== The same array inside OCDBT as sharded zarr3 (the layout of Orbax's PyTree handler)"
+build/stowage import "$work/weights.npy" "$work/ckpt-ocdbt" --ocdbt --zarr3 --chunk-bytes 16777216
+build/stowage export "$work/ckpt-ocdbt" -o "$work/restored-ocdbt.npy"
+cmp "$work/restored.npy" "$work/restored-ocdbt.npy" && echo "OCDBT + zarr3 restore is identical"
+build/stowage inspect "$work/ckpt-ocdbt"
+build/stowage verify "$work/ckpt-ocdbt"

@@ -11,4 +11,6 @@
 #include "stowage/future.h"
 #include "stowage/inspect.h"
 #include "stowage/kvstore.h"
+#include "stowage/ocdbt.h"
 #include "stowage/tree.h"
+#include "stowage/verify.h"

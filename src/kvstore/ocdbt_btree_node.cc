@@ -8,27 +8,20 @@
 namespace stowage::kvstore::ocdbt {
 namespace {
 
-std::size_t CommonPrefix(std::string_view a, std::string_view b) {
-  std::size_t n = std::min(a.size(), b.size());
-  std::size_t i = 0;
-  while (i < n && a[i] == b[i]) ++i;
-  return i;
-}
-
 template <typename Entry>
 void WriteKeys(ByteWriter& writer, const std::vector<Entry>& entries) {
   for (std::size_t i = 1; i < entries.size(); ++i) {
-    writer.Varint(CommonPrefix(entries[i - 1].key, entries[i].key));
+    writer.Varint(CommonPrefixLength(entries[i - 1].key, entries[i].key));
   }
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    std::size_t prefix = i == 0 ? 0 : CommonPrefix(entries[i - 1].key, entries[i].key);
+    std::size_t prefix = i == 0 ? 0 : CommonPrefixLength(entries[i - 1].key, entries[i].key);
     writer.Varint(entries[i].key.size() - prefix);
   }
   if constexpr (std::is_same_v<Entry, InteriorEntry>) {
     for (const auto& e : entries) writer.Varint(e.subtree_common_prefix_length);
   }
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    std::size_t prefix = i == 0 ? 0 : CommonPrefix(entries[i - 1].key, entries[i].key);
+    std::size_t prefix = i == 0 ? 0 : CommonPrefixLength(entries[i - 1].key, entries[i].key);
     writer.Append(std::string_view(entries[i].key).substr(prefix));
   }
 }

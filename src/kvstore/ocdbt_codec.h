@@ -4,6 +4,7 @@
 // version, optional zstd, CRC-32C).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -18,6 +19,14 @@ namespace stowage::kvstore::ocdbt {
 inline constexpr std::uint32_t kManifestMagic = 0x0CDB3A2A;
 inline constexpr std::uint32_t kVersionNodeMagic = 0x0CDB1234;
 inline constexpr std::uint32_t kBtreeNodeMagic = 0x0CDB20DE;
+
+// Length of the longest common prefix of `a` and `b` (keys, paths).
+inline std::size_t CommonPrefixLength(std::string_view a, std::string_view b) {
+  std::size_t n = std::min(a.size(), b.size());
+  std::size_t i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
 
 // Reads a body front to back. The first failure is sticky: later reads
 // return zeros and `ok()` stays false, so codecs read whole columns and

@@ -9,13 +9,6 @@ namespace {
 constexpr std::int32_t kMinZstdLevel = -131072;
 constexpr std::int32_t kMaxZstdLevel = 22;
 
-std::size_t CommonPrefix(std::string_view a, std::string_view b) {
-  std::size_t n = std::min(a.size(), b.size());
-  std::size_t i = 0;
-  while (i < n && a[i] == b[i]) ++i;
-  return i;
-}
-
 std::uint64_t ReadPathLength(ByteReader& reader) {
   return reader.VarintAtMost(0xffff, "path length");
 }
@@ -83,8 +76,8 @@ void DataFileTableBuilder::Write(ByteWriter& writer) {
     if (previous != nullptr) {
       prefix.push_back(previous->base_path == file.base_path
                            ? file.base_path.size() +
-                                 CommonPrefix(previous->relative_path, file.relative_path)
-                           : CommonPrefix(previous->base_path, file.base_path));
+                                 CommonPrefixLength(previous->relative_path, file.relative_path)
+                           : CommonPrefixLength(previous->base_path, file.base_path));
     }
     previous = &file;
   }

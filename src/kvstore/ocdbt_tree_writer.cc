@@ -2,15 +2,10 @@
 
 #include <algorithm>
 
+#include "kvstore/ocdbt_codec.h"
+
 namespace stowage::kvstore::ocdbt {
 namespace {
-
-std::size_t CommonPrefix(std::string_view a, std::string_view b) {
-  std::size_t n = std::min(a.size(), b.size());
-  std::size_t i = 0;
-  while (i < n && a[i] == b[i]) ++i;
-  return i;
-}
 
 // A node written at the level below, as its parent refers to it.
 struct WrittenNode {
@@ -46,7 +41,8 @@ std::vector<std::pair<std::size_t, std::size_t>> SplitPoints(const std::vector<E
   for (std::size_t i = 0; i < n; ++i) {
     total += EstimatedSize(entries[i]);
     cumulative[i] = total;
-    if (i > 0) common = std::min(common, CommonPrefix(KeyOf(entries[i - 1]), KeyOf(entries[i])));
+    if (i > 0)
+      common = std::min(common, CommonPrefixLength(KeyOf(entries[i - 1]), KeyOf(entries[i])));
   }
   auto size = [&](std::size_t s, std::size_t e) {
     return cumulative[e - 1] - (s == 0 ? 0 : cumulative[s - 1]) - (e - s - 1) * common;
@@ -79,7 +75,7 @@ class TreeBuilder {
   // Encodes entries[s, e) as one node; `is_root` nodes keep full keys.
   Result<WrittenNode> WriteLeaf(std::vector<KeyValueRef>& entries, std::size_t s, std::size_t e,
                                 bool is_root) {
-    std::size_t excluded = is_root ? 0 : CommonPrefix(entries[s].key, entries[e - 1].key);
+    std::size_t excluded = is_root ? 0 : CommonPrefixLength(entries[s].key, entries[e - 1].key);
     BtreeNode node;
     BtreeStatistics stats;
     stats.num_keys = e - s;
@@ -96,7 +92,7 @@ class TreeBuilder {
                                     std::size_t e, std::uint8_t height, bool is_root) {
     std::size_t excluded = 0;
     if (!is_root) {
-      excluded = CommonPrefix(children[s].first_key, children[e - 1].first_key);
+      excluded = CommonPrefixLength(children[s].first_key, children[e - 1].first_key);
       for (std::size_t i = s; i < e; ++i)
         excluded = std::min(excluded, children[i].excluded_prefix);
     }
