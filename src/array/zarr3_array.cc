@@ -3,8 +3,9 @@
 #include <cstring>
 
 #include "array/box_copy.h"
+#include "array/chunk_grid.h"
+#include "array/chunk_io.h"
 #include "array/chunk_shape.h"
-#include "array/parallel_for.h"
 #include "base/bytes.h"
 #include "zarr/zarr3_chunk_key.h"
 #include "zarr/zarr3_codec.h"
@@ -16,35 +17,8 @@ namespace {
 using json = nlohmann::json;
 constexpr std::string_view kMetadataKey = "zarr.json";
 
-// Where outer chunk number `linear` (C order over the chunk grid) sits.
-struct ChunkBox {
-  Shape grid_index, origin, extent;
-  bool is_whole_array = false;  // the chunk covers the array exactly
-};
-
-ChunkBox ChunkAt(std::int64_t linear, const zarr::Zarr3Metadata& m, const Shape& grid) {
-  std::size_t rank = m.shape.size();
-  ChunkBox box{Shape(rank), Shape(rank), Shape(rank)};
-  for (std::size_t k = rank; k-- > 0;) {
-    box.grid_index[k] = linear % grid[k];
-    linear /= grid[k];
-    box.origin[k] = box.grid_index[k] * m.chunk_shape[k];
-    box.extent[k] = std::min(m.chunk_shape[k], m.shape[k] - box.origin[k]);
-  }
-  box.is_whole_array = m.chunk_shape == m.shape;
-  return box;
-}
-
-std::string Join(std::string_view prefix, std::string_view key) {
-  return prefix.empty() ? std::string(key) : std::string(prefix) + "/" + std::string(key);
-}
-
-ThreadPool& PoolOf(const IoOptions& options) {
-  return options.pool ? *options.pool : ThreadPool::Default();
-}
-
 std::string ChunkKeyOf(std::string_view prefix, const zarr::Zarr3Metadata& m, const ChunkBox& box) {
-  return Join(prefix, zarr::Zarr3ChunkKey(m.chunk_key_encoding, box.grid_index));
+  return JoinKey(prefix, zarr::Zarr3ChunkKey(m.chunk_key_encoding, box.grid_index));
 }
 
 // The full outer chunk `box` selects from `array`, in the stored dtype, with
@@ -149,23 +123,16 @@ Future<void> WriteZarr3ArrayAsync(std::shared_ptr<kvstore::Store> store, std::st
   auto made = MakeZarr3Metadata(array->shape(), array->dtype(), spec, options.limits);
   if (!made.has_value()) return Future<void>::Ready(made.error());
   auto m = std::make_shared<const zarr::Zarr3Metadata>(std::move(*made));
-  Shape grid = m->grid_shape();
-  std::int64_t chunks = NumElements(grid).value();
   bool store_fill = spec.store_data_equal_to_fill_value;
-  // Task 0 writes zarr.json; tasks 1..chunks write one outer chunk each.
-  auto task = [=](std::int64_t i) -> Status {
-    if (i == 0) {
-      return store->Write(Join(prefix, kMetadataKey), AsBytes(zarr::EncodeZarrJson(*m)),
-                          {.atomic = true});
-    }
-    ChunkBox box = ChunkAt(i - 1, *m, grid);
-    STOWAGE_RETURN_IF_ERROR(WriteChunk(*store, prefix, *m, *array, box, store_fill));
-    if (options.progress) {
-      options.progress(NumElements(box.extent).value() * ItemSize(array->dtype()));
-    }
-    return OkStatus();
+  auto write_metadata = [=]() -> Status {
+    return store->Write(JoinKey(prefix, kMetadataKey), AsBytes(zarr::EncodeZarrJson(*m)),
+                        {.atomic = true});
   };
-  return ParallelFor(PoolOf(options), chunks + 1, std::move(task));
+  auto write_chunk = [=](const ChunkBox& box) -> Status {
+    return WriteChunk(*store, prefix, *m, *array, box, store_fill);
+  };
+  return ForEachChunk(options, m->shape, m->chunk_shape, ItemSize(array->dtype()),
+                      std::move(write_metadata), std::move(write_chunk));
 }
 
 Status WriteZarr3Array(std::shared_ptr<kvstore::Store> store, std::string prefix,
@@ -177,7 +144,7 @@ Status WriteZarr3Array(std::shared_ptr<kvstore::Store> store, std::string prefix
 
 Result<zarr::Zarr3Metadata> ReadZarr3Metadata(const kvstore::Store& store, std::string_view prefix,
                                               const zarr::Limits& limits) {
-  std::string key = Join(prefix, kMetadataKey);
+  std::string key = JoinKey(prefix, kMetadataKey);
   auto text = store.Read(key, {.max_bytes = 1 << 20});
   if (!text.has_value()) return text.error();
   return zarr::ParseZarrJson(*text, store.Describe(key), limits);
@@ -209,16 +176,7 @@ Status ReadChunk(const kvstore::Store& store, std::string_view prefix, const zar
     return stored.error().WithContext("chunk " + key);
   }
   if (direct) return OkStatus();
-  std::span<const std::byte> source = decoded;
-  Bytes cast;
-  if (out.dtype() != m.dtype) {
-    cast.resize(elements * ItemSize(out.dtype()));
-    CastElements(m.dtype, decoded, out.dtype(), cast, elements);
-    source = cast;
-  }
-  Shape zero(box.origin.size(), 0);
-  CopyBox(source, m.chunk_shape, zero, out.mutable_bytes(), out.shape(), box.origin, box.extent,
-          ItemSize(out.dtype()));
+  CopyChunkIntoArray(decoded, m.dtype, m.chunk_shape, box, out);
   return OkStatus();
 }
 
@@ -227,26 +185,17 @@ Status ReadChunk(const kvstore::Store& store, std::string_view prefix, const zar
 Result<Array> ReadZarr3Array(const kvstore::Store& store, std::string_view prefix,
                              const ZarrReadOptions& options) {
   STOWAGE_ASSIGN_OR_RETURN(auto m, ReadZarr3Metadata(store, prefix, options.io.limits));
-  std::string path = store.Describe(Join(prefix, kMetadataKey));
+  std::string path = store.Describe(JoinKey(prefix, kMetadataKey));
   DType out_dtype = options.dtype.value_or(m.dtype);
-  STOWAGE_ASSIGN_OR_RETURN(std::size_t out_bytes, NumBytes(m.shape, out_dtype));
-  if (out_bytes > zarr::MaxBytes(options.io.limits)) {
-    return ResourceExhaustedError(path + ": restoring as " + std::string(DTypeName(out_dtype)) +
-                                  " needs " + std::to_string(out_bytes) + " bytes, over the limit");
-  }
-  STOWAGE_ASSIGN_OR_RETURN(Array out, Array::Uninitialized(out_dtype, m.shape));
-  Shape grid = m.grid_shape();
-  std::int64_t chunks = NumElements(grid).value();
+  STOWAGE_ASSIGN_OR_RETURN(Array out,
+                           AllocateReadTarget(m.shape, out_dtype, options.io.limits, path));
   std::string prefix_copy(prefix);
-  auto task = [&](std::int64_t i) -> Status {
-    ChunkBox box = ChunkAt(i, m, grid);
-    STOWAGE_RETURN_IF_ERROR(ReadChunk(store, prefix_copy, m, box, options.fill_missing, out));
-    if (options.io.progress) {
-      options.io.progress(NumElements(box.extent).value() * ItemSize(out_dtype));
-    }
-    return OkStatus();
+  auto read_chunk = [&](const ChunkBox& box) -> Status {
+    return ReadChunk(store, prefix_copy, m, box, options.fill_missing, out);
   };
-  STOWAGE_RETURN_IF_ERROR(ParallelFor(PoolOf(options.io), chunks, task).Wait());
+  STOWAGE_RETURN_IF_ERROR(
+      ForEachChunk(options.io, m.shape, m.chunk_shape, ItemSize(out_dtype), nullptr, read_chunk)
+          .Wait());
   return out;
 }
 

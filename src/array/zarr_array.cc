@@ -3,7 +3,8 @@
 #include <cstring>
 
 #include "array/box_copy.h"
-#include "array/parallel_for.h"
+#include "array/chunk_grid.h"
+#include "array/chunk_io.h"
 #include "base/bytes.h"
 #include "zarr/chunk_codec.h"
 #include "zarr/chunk_key.h"
@@ -11,33 +12,6 @@
 
 namespace stowage::array_io {
 namespace {
-
-// Where chunk number `linear` (C order over the chunk grid) sits.
-struct ChunkBox {
-  Shape grid_index, origin, extent;
-  bool is_whole_array = false;  // the chunk covers the array exactly
-};
-
-ChunkBox ChunkAt(std::int64_t linear, const zarr::ZarrayMetadata& m, const Shape& grid) {
-  std::size_t rank = m.shape.size();
-  ChunkBox box{Shape(rank), Shape(rank), Shape(rank)};
-  for (std::size_t k = rank; k-- > 0;) {
-    box.grid_index[k] = linear % grid[k];
-    linear /= grid[k];
-    box.origin[k] = box.grid_index[k] * m.chunks[k];
-    box.extent[k] = std::min(m.chunks[k], m.shape[k] - box.origin[k]);
-  }
-  box.is_whole_array = m.chunks == m.shape;
-  return box;
-}
-
-std::string Join(std::string_view prefix, std::string_view key) {
-  return prefix.empty() ? std::string(key) : std::string(prefix) + "/" + std::string(key);
-}
-
-ThreadPool& PoolOf(const IoOptions& options) {
-  return options.pool ? *options.pool : ThreadPool::Default();
-}
 
 // Builds the chunk that `box` selects from `array` in the stored dtype.
 // Returns a view of the array itself when no copy is needed.
@@ -79,33 +53,27 @@ Future<void> WriteZarrArrayAsync(std::shared_ptr<kvstore::Store> store, std::str
   for (auto c : m->chunks) {
     if (c <= 0) return Future<void>::Ready(InvalidArgumentError("chunk sizes must be positive"));
   }
-  auto codec = zarr::ChunkCodec::Make(*m, store->Describe(Join(prefix, ".zarray")));
+  auto codec = zarr::ChunkCodec::Make(*m, store->Describe(JoinKey(prefix, ".zarray")));
   if (!codec.has_value()) return Future<void>::Ready(codec.error());
   auto shared_codec = std::make_shared<zarr::ChunkCodec>(std::move(*codec));
-  Shape grid = m->grid_shape();
-  std::int64_t chunks = NumElements(grid).value();
-  // Task 0 writes `.zarray`; tasks 1..chunks write one chunk each.
-  auto task = [=](std::int64_t i) -> Status {
-    if (i == 0) {
-      return store->Write(Join(prefix, ".zarray"), AsBytes(zarr::EncodeZarray(*m)),
-                          {.atomic = true});
-    }
-    ChunkBox box = ChunkAt(i - 1, *m, grid);
+  auto write_metadata = [=]() -> Status {
+    return store->Write(JoinKey(prefix, ".zarray"), AsBytes(zarr::EncodeZarray(*m)),
+                        {.atomic = true});
+  };
+  auto write_chunk = [=](const ChunkBox& box) -> Status {
     Bytes scratch, cast_scratch;
     auto chunk = GatherChunk(*array, box, *m, scratch, cast_scratch);
-    std::string key = Join(prefix, zarr::ChunkKey(box.grid_index, m->dimension_separator));
+    std::string key = JoinKey(prefix, zarr::ChunkKey(box.grid_index, m->dimension_separator));
     if (shared_codec->is_identity()) {
       STOWAGE_RETURN_IF_ERROR(store->Write(key, chunk));  // no copy of raw chunks
     } else {
       STOWAGE_ASSIGN_OR_RETURN(Bytes encoded, shared_codec->Encode(chunk));
       STOWAGE_RETURN_IF_ERROR(store->Write(key, encoded));
     }
-    if (options.progress) {
-      options.progress(NumElements(box.extent).value() * ItemSize(array->dtype()));
-    }
     return OkStatus();
   };
-  return ParallelFor(PoolOf(options), chunks + 1, std::move(task));
+  return ForEachChunk(options, m->shape, m->chunks, ItemSize(array->dtype()),
+                      std::move(write_metadata), std::move(write_chunk));
 }
 
 Status WriteZarrArray(std::shared_ptr<kvstore::Store> store, std::string prefix,
@@ -118,7 +86,7 @@ Status WriteZarrArray(std::shared_ptr<kvstore::Store> store, std::string prefix,
 Result<zarr::ZarrayMetadata> ReadZarrayMetadata(const kvstore::Store& store,
                                                 std::string_view prefix,
                                                 const zarr::Limits& limits) {
-  std::string key = Join(prefix, ".zarray");
+  std::string key = JoinKey(prefix, ".zarray");
   auto text = store.Read(key, {.max_bytes = 1 << 20});
   if (!text.has_value()) return text.error();
   return zarr::ParseZarray(*text, store.Describe(key), limits);
@@ -139,7 +107,7 @@ Status ReadAndDecode(const kvstore::Store& store, const std::string& key,
 Status ReadChunk(const kvstore::Store& store, std::string_view prefix,
                  const zarr::ZarrayMetadata& m, const zarr::ChunkCodec& codec, const ChunkBox& box,
                  const Bytes& fill, bool fill_missing, Array& out) {
-  std::string key = Join(prefix, zarr::ChunkKey(box.grid_index, m.dimension_separator));
+  std::string key = JoinKey(prefix, zarr::ChunkKey(box.grid_index, m.dimension_separator));
   std::size_t stored_item = ItemSize(m.dtype.dtype);
   std::size_t elements = static_cast<std::size_t>(m.chunk_elements());
   Bytes decoded;
@@ -158,16 +126,7 @@ Status ReadChunk(const kvstore::Store& store, std::string_view prefix,
     FillWith(target, fill);
   }
   if (direct) return OkStatus();
-  std::span<const std::byte> source = decoded;
-  Bytes cast;
-  if (out.dtype() != m.dtype.dtype) {
-    cast.resize(elements * ItemSize(out.dtype()));
-    CastElements(m.dtype.dtype, decoded, out.dtype(), cast, elements);
-    source = cast;
-  }
-  Shape zero(box.origin.size(), 0);
-  CopyBox(source, m.chunks, zero, out.mutable_bytes(), out.shape(), box.origin, box.extent,
-          ItemSize(out.dtype()));
+  CopyChunkIntoArray(decoded, m.dtype.dtype, m.chunks, box, out);
   return OkStatus();
 }
 
@@ -176,31 +135,19 @@ Status ReadChunk(const kvstore::Store& store, std::string_view prefix,
 Result<Array> ReadZarrArray(const kvstore::Store& store, std::string_view prefix,
                             const ZarrReadOptions& options) {
   STOWAGE_ASSIGN_OR_RETURN(auto m, ReadZarrayMetadata(store, prefix, options.io.limits));
-  std::string zarray_path = store.Describe(Join(prefix, ".zarray"));
+  std::string zarray_path = store.Describe(JoinKey(prefix, ".zarray"));
   STOWAGE_ASSIGN_OR_RETURN(auto codec, zarr::ChunkCodec::Make(m, zarray_path));
   STOWAGE_ASSIGN_OR_RETURN(Bytes fill,
                            zarr::FillValueBytes(m.fill_value, m.dtype.dtype, zarray_path));
   DType out_dtype = options.dtype.value_or(m.dtype.dtype);
-  STOWAGE_ASSIGN_OR_RETURN(std::size_t out_bytes, NumBytes(m.shape, out_dtype));
-  if (out_bytes > zarr::MaxBytes(options.io.limits)) {
-    return ResourceExhaustedError(zarray_path + ": restoring as " +
-                                  std::string(DTypeName(out_dtype)) + " needs " +
-                                  std::to_string(out_bytes) + " bytes, over the limit");
-  }
-  STOWAGE_ASSIGN_OR_RETURN(Array out, Array::Uninitialized(out_dtype, m.shape));
-  Shape grid = m.grid_shape();
-  std::int64_t chunks = NumElements(grid).value();
+  STOWAGE_ASSIGN_OR_RETURN(Array out,
+                           AllocateReadTarget(m.shape, out_dtype, options.io.limits, zarray_path));
   std::string prefix_copy(prefix);
-  auto task = [&](std::int64_t i) -> Status {
-    ChunkBox box = ChunkAt(i, m, grid);
-    STOWAGE_RETURN_IF_ERROR(
-        ReadChunk(store, prefix_copy, m, codec, box, fill, options.fill_missing, out));
-    if (options.io.progress) {
-      options.io.progress(NumElements(box.extent).value() * ItemSize(out_dtype));
-    }
-    return OkStatus();
+  auto read_chunk = [&](const ChunkBox& box) -> Status {
+    return ReadChunk(store, prefix_copy, m, codec, box, fill, options.fill_missing, out);
   };
-  STOWAGE_RETURN_IF_ERROR(ParallelFor(PoolOf(options.io), chunks, task).Wait());
+  STOWAGE_RETURN_IF_ERROR(
+      ForEachChunk(options.io, m.shape, m.chunks, ItemSize(out_dtype), nullptr, read_chunk).Wait());
   return out;
 }
 

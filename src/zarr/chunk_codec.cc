@@ -1,21 +1,12 @@
 #include "zarr/chunk_codec.h"
 
-#include <algorithm>
 #include <cstring>
 #include <string>
 
+#include "zarr/byte_order.h"
+
 namespace stowage::zarr {
 namespace {
-
-// Reverses the bytes of each scalar component (complex: each half).
-void SwapByteOrder(std::span<std::byte> data, DType dtype) {
-  std::size_t width = ItemSize(dtype);
-  if (KindOf(dtype) == DTypeKind::kComplex) width /= 2;
-  if (width == 1) return;
-  for (std::size_t i = 0; i + width <= data.size(); i += width) {
-    std::reverse(data.begin() + i, data.begin() + i + width);
-  }
-}
 
 // Copies between Fortran and C element order for an array of `shape`.
 // `to_c` selects the direction.

@@ -1,6 +1,5 @@
 #include "zarr/zarr3_codec.h"
 
-#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -10,6 +9,7 @@
 #include "codec/crc32c.h"
 #include "codec/zlib_compressor.h"
 #include "codec/zstd_compressor.h"
+#include "zarr/byte_order.h"
 #include "zarr/zarr3_sharding.h"
 
 namespace stowage::zarr {
@@ -19,16 +19,6 @@ constexpr std::uint64_t kUnknownSize = std::numeric_limits<std::uint64_t>::max()
 
 std::uint64_t SaturatingAdd(std::uint64_t a, std::uint64_t b) {
   return a > kUnknownSize - b ? kUnknownSize : a + b;
-}
-
-// Reverses the bytes of each scalar component (complex: each half).
-void SwapByteOrder(std::span<std::byte> data, DType dtype) {
-  std::size_t width = ItemSize(dtype);
-  if (KindOf(dtype) == DTypeKind::kComplex) width /= 2;
-  if (width == 1) return;
-  for (std::size_t i = 0; i + width <= data.size(); i += width) {
-    std::reverse(data.begin() + i, data.begin() + i + width);
-  }
 }
 
 Shape Permuted(const Shape& shape, const std::vector<int>& order) {
