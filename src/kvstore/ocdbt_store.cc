@@ -70,8 +70,9 @@ struct OpenDataFile {
 class OcdbtStoreImpl final : public OcdbtStore {
  public:
   OcdbtStoreImpl(std::shared_ptr<Store> base, std::string root, OcdbtOptions options,
-                 std::optional<Manifest> manifest)
-      : base_(std::move(base)),
+                 std::optional<Manifest> manifest, bool numbered)
+      : numbered_(numbered),
+        base_(std::move(base)),
         root_(std::move(root)),
         options_(options),
         config_(manifest ? manifest->config : NewConfig(options)),
@@ -197,6 +198,7 @@ class OcdbtStoreImpl final : public OcdbtStore {
       std::map<std::string, std::optional<ValueRef>>& pending) const;
   Result<VersionNode> ReadVersionNode(const VersionNodeRef& ref) const;
 
+  bool numbered_;  // manifests are `manifest.<generation>` files (read only)
   std::shared_ptr<Store> base_;
   std::string root_;
   OcdbtOptions options_;
@@ -249,6 +251,11 @@ Result<VersionNode> OcdbtStoreImpl::ReadVersionNode(const VersionNodeRef& ref) c
 }
 
 Status OcdbtStoreImpl::Commit() {
+  if (numbered_) {
+    return UnsupportedError(Describe("") +
+                            ": committing to a database of the numbered manifest kind is not "
+                            "supported (stowage writes the single kind, as Orbax configures)");
+  }
   std::lock_guard commit_lock(commit_mutex_);
   std::map<std::string, std::optional<ValueRef>> pending;
   {
@@ -334,8 +341,9 @@ Result<std::vector<std::string>> OcdbtStoreImpl::DataFiles() const {
   return std::vector<std::string>(files.begin(), files.end());
 }
 
-// The newest `manifest.<16 hex>` of a database of the numbered kind.
-Result<Bytes> ReadNumberedManifest(const Store& base, const std::string& root) {
+// The newest `manifest.<16 hex>` of a database of the numbered kind, which
+// is a whole manifest whose latest generation is the number in its name.
+Result<Manifest> ReadNumberedManifest(const Store& base, const std::string& root) {
   STOWAGE_ASSIGN_OR_RETURN(auto keys, base.List(root + "manifest."));
   std::string newest;
   for (const auto& key : keys) {
@@ -345,8 +353,19 @@ Result<Bytes> ReadNumberedManifest(const Store& base, const std::string& root) {
       newest = key;
     }
   }
-  if (newest.empty()) return NotFoundError(base.Describe(root) + ": no numbered manifest");
-  return base.Read(newest, {kMaxDecodedObjectBytes});
+  if (newest.empty()) {
+    return NotFoundError(base.Describe(root + "manifest.ocdbt") +
+                         " is of the numbered kind, but no manifest.<generation> file exists");
+  }
+  STOWAGE_ASSIGN_OR_RETURN(Bytes encoded, base.Read(newest, {kMaxDecodedObjectBytes}));
+  STOWAGE_ASSIGN_OR_RETURN(Manifest manifest, DecodeManifest(encoded, base.Describe(newest)));
+  std::uint64_t named = std::stoull(newest.substr(newest.size() - 16), nullptr, 16);
+  if (manifest.config.manifest_kind != ManifestKind::kSingle || manifest.versions.empty() ||
+      manifest.latest().generation != named) {
+    return DataLossError(base.Describe(newest) + ": does not hold generation " +
+                         std::to_string(named) + " as its latest");
+  }
+  return manifest;
 }
 
 }  // namespace
@@ -357,18 +376,18 @@ Result<std::unique_ptr<OcdbtStore>> OcdbtStore::Open(std::shared_ptr<Store> base
   std::string manifest_key = root + std::string(kManifestName);
   auto encoded = base->Read(manifest_key, {kMaxDecodedObjectBytes});
   std::optional<Manifest> manifest;
+  bool numbered = false;
   if (encoded) {
     STOWAGE_ASSIGN_OR_RETURN(manifest, DecodeManifest(*encoded, base->Describe(manifest_key)));
     if (manifest->config.manifest_kind == ManifestKind::kNumbered) {
-      STOWAGE_ASSIGN_OR_RETURN(Bytes numbered, ReadNumberedManifest(*base, root));
-      STOWAGE_ASSIGN_OR_RETURN(manifest,
-                               DecodeManifest(numbered, base->Describe(root + "manifest.*")));
+      STOWAGE_ASSIGN_OR_RETURN(manifest, ReadNumberedManifest(*base, root));
+      numbered = true;
     }
   } else if (encoded.error().code() != ErrorCode::kNotFound) {
     return encoded.error();
   }
   return std::unique_ptr<OcdbtStore>(
-      new OcdbtStoreImpl(std::move(base), std::move(root), options, std::move(manifest)));
+      new OcdbtStoreImpl(std::move(base), std::move(root), options, std::move(manifest), numbered));
 }
 
 Result<bool> IsOcdbtDatabase(const Store& base, std::string_view root) {

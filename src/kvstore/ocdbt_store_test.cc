@@ -211,6 +211,36 @@ TEST(OcdbtStoreTest, MergeReferencesTheChildrensDataFiles) {
   EXPECT_ERROR_CODE(MergeOcdbtDatabases(base, clash), ErrorCode::kInvalidArgument);
 }
 
+// The numbered manifest kind (TensorStore, io/manifest_cache.cc):
+// `manifest.ocdbt` holds the configuration only; each generation G is a whole
+// manifest in `manifest.<G as 16 hex digits>`, and the newest one counts.
+TEST(OcdbtStoreTest, ReadsTheNumberedManifestKind) {
+  std::shared_ptr<Store> base = NewMemoryStore();
+  WriteKeys(*OpenOrDie(base), 10);
+  ASSERT_OK_AND_ASSIGN(auto single, base->Read("manifest.ocdbt"));
+  ASSERT_OK_AND_ASSIGN(auto manifest, ocdbt::DecodeManifest(single, "manifest.ocdbt"));
+  ASSERT_OK_AND_ASSIGN(auto as_generation_1, ocdbt::EncodeManifest(manifest));
+  ASSERT_OK(base->Write("manifest.0000000000000001", as_generation_1));
+  ocdbt::Manifest config_only = manifest;
+  config_only.config.manifest_kind = ocdbt::ManifestKind::kNumbered;
+  ASSERT_OK_AND_ASSIGN(auto config_bytes, ocdbt::EncodeManifest(config_only));
+  ASSERT_OK(base->Write("manifest.ocdbt", config_bytes));
+  auto store = OpenOrDie(base);
+  EXPECT_EQ(store->Summary().generation, 1u);
+  ExpectKeys(*store, 10);
+  ASSERT_OK(store->Write("x", ToBytes("y")));
+  EXPECT_ERROR_CODE(store->Commit(), ErrorCode::kUnsupported);
+  // A numbered file whose name disagrees with its generation is corrupt.
+  ASSERT_OK(base->Delete("manifest.0000000000000001"));
+  ASSERT_OK(base->Write("manifest.0000000000000002", as_generation_1));
+  auto wrong = OcdbtStore::Open(base);
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_EQ(wrong.error().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(wrong.error().message().find("manifest.0000000000000002"), std::string::npos);
+  ASSERT_OK(base->Delete("manifest.0000000000000002"));
+  EXPECT_ERROR_CODE(OcdbtStore::Open(base), ErrorCode::kNotFound);
+}
+
 // Every database in the fixtures: all keys listed, every value read, every
 // checksum on the way checked.
 void ReadEveryValue(const fs::path& root, std::size_t* databases, std::size_t* values) {
