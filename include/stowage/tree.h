@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -49,6 +52,49 @@ using Leaf = std::variant<Array, ArrayView, Scalar, std::string>;
 
 // The shape, dtype and bytes of an array or scalar leaf; nullptr for strings.
 const ArrayView* ArrayViewOf(const Leaf& leaf, ArrayView& storage);
+
+// A checkpoint tree, after a JAX pytree: string-keyed maps (kept in
+// insertion order), sequences, leaves, and None. Empty maps, empty sequences
+// and None are "empty nodes": Orbax records them in `_METADATA` only.
+class Tree {
+ public:
+  using Map = std::vector<std::pair<std::string, Tree>>;
+  using Sequence = std::vector<Tree>;
+
+  Tree() = default;  // None
+  // A leaf: an Array, ArrayView, Scalar or string (or a Leaf holding one).
+  template <typename T>
+  requires std::is_constructible_v<Leaf, T&&> Tree(T&& value)
+      : node_(Leaf(std::forward<T>(value))) {}  // NOLINT: a leaf is a tree
+  static Tree EmptyMap() { return Tree(Map{}); }
+  static Tree EmptySequence() { return Tree(Sequence{}); }
+
+  bool is_none() const { return node_.index() == 0; }
+  bool is_leaf() const { return node_.index() == 1; }
+  bool is_map() const { return node_.index() == 2; }
+  bool is_sequence() const { return node_.index() == 3; }
+
+  // The child under `key`, added (as None) when absent; a None node becomes
+  // a map first. REQUIRES: !is_leaf() && !is_sequence().
+  Tree& operator[](std::string_view key);
+  // The child under `key` of a map, or nullptr.
+  const Tree* Find(std::string_view key) const;
+  // Appends `child`; a None node becomes a sequence first.
+  // REQUIRES: !is_leaf() && !is_map().
+  Tree& Append(Tree child);
+
+  // REQUIRES: the matching is_*().
+  const Leaf& leaf() const { return std::get<Leaf>(node_); }
+  Leaf& leaf() { return std::get<Leaf>(node_); }
+  const Map& map() const { return std::get<Map>(node_); }
+  const Sequence& sequence() const { return std::get<Sequence>(node_); }
+  Sequence& sequence() { return std::get<Sequence>(node_); }
+
+ private:
+  explicit Tree(Map map) : node_(std::move(map)) {}
+  explicit Tree(Sequence sequence) : node_(std::move(sequence)) {}
+  std::variant<std::monostate, Leaf, Map, Sequence> node_;
+};
 
 // What a leaf restores as.
 enum class RestoreType {

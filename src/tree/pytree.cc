@@ -1,0 +1,132 @@
+#include "tree/pytree.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace stowage {
+
+Tree& Tree::operator[](std::string_view key) {
+  if (is_none()) node_ = Map{};
+  auto& members = std::get<Map>(node_);
+  for (auto& [name, child] : members) {
+    if (name == key) return child;
+  }
+  return members.emplace_back(std::string(key), Tree()).second;
+}
+
+const Tree* Tree::Find(std::string_view key) const {
+  if (!is_map()) return nullptr;
+  for (const auto& [name, child] : map()) {
+    if (name == key) return &child;
+  }
+  return nullptr;
+}
+
+Tree& Tree::Append(Tree child) {
+  if (is_none()) node_ = Sequence{};
+  return std::get<Sequence>(node_).emplace_back(std::move(child));
+}
+
+}  // namespace stowage
+
+namespace stowage::tree {
+namespace {
+
+void FlattenInto(const Tree& tree, KeyPath& path, std::vector<FlatNode>& out) {
+  if (tree.is_map() && !tree.map().empty()) {
+    std::vector<const std::pair<std::string, Tree>*> members;
+    for (const auto& member : tree.map()) members.push_back(&member);
+    std::sort(members.begin(), members.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (const auto* member : members) {
+      path.push_back({member->first, KeyType::kDict});
+      FlattenInto(member->second, path, out);
+      path.pop_back();
+    }
+  } else if (tree.is_sequence() && !tree.sequence().empty()) {
+    for (std::size_t i = 0; i < tree.sequence().size(); ++i) {
+      path.push_back({std::to_string(i), KeyType::kSequence});
+      FlattenInto(tree.sequence()[i], path, out);
+      path.pop_back();
+    }
+  } else {
+    out.push_back({path, &tree});
+  }
+}
+
+std::string PathText(const KeyPath& path, std::size_t depth) {
+  KeyPath prefix(path.begin(), path.begin() + depth);
+  return "\"" + ParamName(prefix) + "\"";
+}
+
+// Descends one key from `node`, creating what the key type asks for.
+Result<Tree*> Child(Tree& node, const KeyPath& path, std::size_t depth) {
+  const KeyEntry& key = path[depth];
+  if (key.type == KeyType::kDict) {
+    if (!node.is_none() && !node.is_map()) {
+      return DataLossError("key path " + PathText(path, depth + 1) +
+                           ": a dict key under a non-dict node");
+    }
+    return &node[key.key];
+  }
+  if (!node.is_none() && !node.is_sequence()) {
+    return DataLossError("key path " + PathText(path, depth + 1) +
+                         ": a sequence index under a non-sequence node");
+  }
+  std::size_t index = 0;
+  auto [end, ec] = std::from_chars(key.key.data(), key.key.data() + key.key.size(), index);
+  std::size_t size = node.is_sequence() ? node.sequence().size() : 0;
+  if (ec != std::errc() || end != key.key.data() + key.key.size() || index > size) {
+    return DataLossError("key path " + PathText(path, depth + 1) + ": sequence index \"" + key.key +
+                         "\" does not follow " + std::to_string(size) + " elements");
+  }
+  if (index == size) return &node.Append(Tree());
+  return &node.sequence()[index];
+}
+
+}  // namespace
+
+std::vector<FlatNode> Flatten(const Tree& tree) {
+  std::vector<FlatNode> out;
+  KeyPath path;
+  FlattenInto(tree, path, out);
+  return out;
+}
+
+std::string_view EmptyNodeTypestr(const Tree& node) {
+  if (node.is_map()) return "Dict";
+  if (node.is_sequence()) return "List";
+  return "None";
+}
+
+Tree EmptyNodeOf(std::string_view typestr) {
+  if (typestr == "Dict") return Tree::EmptyMap();
+  if (typestr == "List" || typestr == "Tuple") return Tree::EmptySequence();
+  return Tree();
+}
+
+bool IsEmptyNodeTypestr(std::string_view typestr) {
+  return typestr == "Dict" || typestr == "List" || typestr == "Tuple" || typestr == "NamedTuple" ||
+         typestr == "None";
+}
+
+Result<Tree> Unflatten(std::vector<std::pair<KeyPath, Tree>> nodes) {
+  Tree root;
+  for (auto& [path, value] : nodes) {
+    if (path.empty()) {
+      if (nodes.size() != 1) return DataLossError("a bare leaf () beside other leaves");
+      return std::move(value);
+    }
+    Tree* node = &root;
+    for (std::size_t depth = 0; depth < path.size(); ++depth) {
+      STOWAGE_ASSIGN_OR_RETURN(node, Child(*node, path, depth));
+    }
+    if (!node->is_none()) {
+      return DataLossError("key path " + PathText(path, path.size()) + " appears twice");
+    }
+    *node = std::move(value);
+  }
+  return root;
+}
+
+}  // namespace stowage::tree
