@@ -93,7 +93,7 @@ class ArrayCheckpointHandler {
   // otherwise; cast to args.restore_args.dtype when set.
   // Errors: kNotFound (directory, array folder, `.zarray` or a chunk, named),
   // kDataLoss (corrupt metadata or chunks, naming the file), kUnsupported
-  // (OCDBT, zarr3 or msgpack checkpoints; unknown dtype or codec),
+  // (legacy msgpack leaves; unknown dtype or codec),
   // kInvalidArgument (restore_type kScalar for a non-0-d array),
   // kResourceExhausted (beyond options.max_restore_bytes).
   Result<Leaf> Restore(const std::filesystem::path& directory,

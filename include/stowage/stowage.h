@@ -12,5 +12,6 @@
 #include "stowage/inspect.h"
 #include "stowage/kvstore.h"
 #include "stowage/ocdbt.h"
+#include "stowage/pytree_checkpoint_handler.h"
 #include "stowage/tree.h"
 #include "stowage/verify.h"

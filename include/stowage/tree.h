@@ -87,6 +87,7 @@ class Tree {
   const Leaf& leaf() const { return std::get<Leaf>(node_); }
   Leaf& leaf() { return std::get<Leaf>(node_); }
   const Map& map() const { return std::get<Map>(node_); }
+  Map& map() { return std::get<Map>(node_); }
   const Sequence& sequence() const { return std::get<Sequence>(node_); }
   Sequence& sequence() { return std::get<Sequence>(node_); }
 

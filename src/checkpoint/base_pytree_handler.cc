@@ -1,11 +1,13 @@
 #include "checkpoint/base_pytree_handler.h"
 
+#include <algorithm>
 #include <set>
 
 #include "base/bytes.h"
 #include "checkpoint/layout.h"
 #include "kvstore/key.h"
 #include "stowage/ocdbt.h"
+#include "tree/pytree.h"
 
 namespace stowage::checkpoint {
 namespace fs = std::filesystem;
@@ -32,7 +34,9 @@ Status ValidateParamName(const std::string& name) {
 }
 
 Status ValidateLeaves(const std::vector<LeafToSave>& leaves) {
-  if (leaves.empty()) return InvalidArgumentError("found empty item: nothing to save");
+  bool all_empty = std::all_of(leaves.begin(), leaves.end(),
+                               [](const LeafToSave& l) { return !l.empty_node_typestr.empty(); });
+  if (all_empty) return InvalidArgumentError("found empty item: the tree has no leaves to save");
   std::set<std::string> names;
   for (const auto& leaf : leaves) {
     std::string name = tree::ParamName(leaf.keypath);
@@ -93,6 +97,10 @@ Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
   // Resolve every handler before writing anything.
   std::vector<const tree::TypeHandler*> handlers;
   for (const auto& leaf : leaves) {
+    if (!leaf.empty_node_typestr.empty()) {
+      handlers.push_back(nullptr);
+      continue;
+    }
     auto handler = options_.registry->ForLeaf(leaf.value);
     if (!handler.has_value()) {
       return handler.error().WithContext("leaf \"" + tree::ParamName(leaf.keypath) + "\"");
@@ -106,6 +114,10 @@ Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
   metadata->custom_metadata = std::move(custom_metadata);
   std::vector<Future<void>> futures;
   for (std::size_t i = 0; i < leaves.size(); ++i) {
+    if (handlers[i] == nullptr) {  // an empty node: recorded, no data (Orbax empty_values.py)
+      metadata->entries.push_back({leaves[i].keypath, {leaves[i].empty_node_typestr, true, {}}});
+      continue;
+    }
     auto info = MakeParamInfo(array_store, leaves[i].keypath, true);
     metadata->entries.push_back(
         {leaves[i].keypath, {std::string(handlers[i]->typestr()), false, std::nullopt}});
@@ -154,18 +166,32 @@ Result<Leaf> BasePyTreeHandler::RestoreLeaf(const fs::path& directory,
     return NotFoundError((directory / kTreeMetadataFile).string() + " has no leaf \"" + param_name +
                          "\" (leaves: " + known + ")");
   }
-  if (entry->value.skip_deserialize) {
-    return UnsupportedError("leaf \"" + tree::ParamName(entry->keypath) + "\" in " +
-                            directory.string() +
-                            " is stored in the legacy msgpack aggregate file, not supported yet");
+  if (tree::IsEmptyNodeTypestr(entry->value.value_type)) {
+    return NotFoundError("\"" + param_name + "\" in " + directory.string() + " is an empty node (" +
+                         entry->value.value_type + "), not an array");
+  }
+  STOWAGE_ASSIGN_OR_RETURN(auto store, OpenArrayStore(directory, &metadata));
+  STOWAGE_ASSIGN_OR_RETURN(Tree restored, RestoreEntry(std::move(store), metadata, *entry, args));
+  return std::move(restored.leaf());
+}
+
+Result<Tree> BasePyTreeHandler::RestoreEntry(std::shared_ptr<kvstore::Store> store,
+                                             const tree::TreeMetadata& metadata,
+                                             const tree::TreeMetadataEntry& entry,
+                                             const RestoreArgs& args) const {
+  const std::string& typestr = entry.value.value_type;
+  if (tree::IsEmptyNodeTypestr(typestr)) return tree::EmptyNodeOf(typestr);
+  if (entry.value.skip_deserialize) {
+    return UnsupportedError("leaf \"" + tree::ParamName(entry.keypath) +
+                            "\" is stored in the legacy msgpack aggregate file, not supported yet");
   }
   STOWAGE_ASSIGN_OR_RETURN(const tree::TypeHandler* handler,
-                           options_.registry->ForTypestr(entry->value.value_type));
+                           options_.registry->ForTypestr(typestr));
   bool raise_missing = metadata.store_array_data_equal_to_fill_value.value_or(false);
-  STOWAGE_ASSIGN_OR_RETURN(auto store, OpenArrayStore(directory, &metadata));
-  auto info = MakeParamInfo(std::move(store), entry->keypath, raise_missing);
+  auto info = MakeParamInfo(std::move(store), entry.keypath, raise_missing);
   info.use_zarr3 = metadata.use_zarr3;
-  return handler->Deserialize(info, args);
+  STOWAGE_ASSIGN_OR_RETURN(Leaf leaf, handler->Deserialize(info, args));
+  return Tree(std::move(leaf));
 }
 
 Result<Leaf> BasePyTreeHandler::RestoreLegacyLeaf(const fs::path& directory,

@@ -24,6 +24,9 @@ struct LeafToSave {
   tree::KeyPath keypath;
   Leaf value;
   SaveArgs args;
+  // Non-empty for an empty node ("Dict", "List", "None"): recorded in
+  // `_METADATA` with skip_deserialize, no data written; `value` is ignored.
+  std::string empty_node_typestr;
 };
 
 struct BasePyTreeOptions {
@@ -55,6 +58,13 @@ class BasePyTreeHandler {
   Result<Leaf> RestoreLeaf(const std::filesystem::path& directory,
                            const tree::TreeMetadata& metadata, const std::string& param_name,
                            const RestoreArgs& args) const;
+
+  // Restores the leaf of `entry` from `store` (opened once by the caller with
+  // OpenArrayStore): an empty node for empty typestrs, else through the
+  // type handler. Errors: as RestoreLeaf.
+  Result<Tree> RestoreEntry(std::shared_ptr<kvstore::Store> store,
+                            const tree::TreeMetadata& metadata,
+                            const tree::TreeMetadataEntry& entry, const RestoreArgs& args) const;
 
   // Restores the array stored under param `name` in a checkpoint without
   // `_METADATA`, read through the "np.ndarray" handler (Orbax's legacy path).

@@ -32,15 +32,19 @@ Tree& Tree::Append(Tree child) {
 namespace stowage::tree {
 namespace {
 
-void FlattenInto(const Tree& tree, KeyPath& path, std::vector<FlatNode>& out) {
+// Shared by Flatten and FlattenMutable: TreeT is Tree or const Tree.
+template <typename TreeT, typename Out>
+void FlattenInto(TreeT& tree, KeyPath& path, std::vector<Out>& out) {
   if (tree.is_map() && !tree.map().empty()) {
-    std::vector<const std::pair<std::string, Tree>*> members;
-    for (const auto& member : tree.map()) members.push_back(&member);
+    std::vector<std::pair<const std::string*, TreeT*>> members;
+    for (auto& member : tree.map()) {
+      members.emplace_back(&member.first, &member.second);
+    }
     std::sort(members.begin(), members.end(),
-              [](const auto* a, const auto* b) { return a->first < b->first; });
-    for (const auto* member : members) {
-      path.push_back({member->first, KeyType::kDict});
-      FlattenInto(member->second, path, out);
+              [](const auto& a, const auto& b) { return *a.first < *b.first; });
+    for (auto& [name, child] : members) {
+      path.push_back({*name, KeyType::kDict});
+      FlattenInto(*child, path, out);
       path.pop_back();
     }
   } else if (tree.is_sequence() && !tree.sequence().empty()) {
@@ -89,7 +93,14 @@ Result<Tree*> Child(Tree& node, const KeyPath& path, std::size_t depth) {
 std::vector<FlatNode> Flatten(const Tree& tree) {
   std::vector<FlatNode> out;
   KeyPath path;
-  FlattenInto(tree, path, out);
+  FlattenInto<const Tree>(tree, path, out);
+  return out;
+}
+
+std::vector<MutableFlatNode> FlattenMutable(Tree& tree) {
+  std::vector<MutableFlatNode> out;
+  KeyPath path;
+  FlattenInto<Tree>(tree, path, out);
   return out;
 }
 

@@ -21,6 +21,13 @@ struct FlatNode {
 // JAX sorts dict keys), sequence elements by index.
 std::vector<FlatNode> Flatten(const Tree& tree);
 
+// Flatten for a tree the caller owns, so leaves can be moved out.
+struct MutableFlatNode {
+  KeyPath path;
+  Tree* node;
+};
+std::vector<MutableFlatNode> FlattenMutable(Tree& tree);
+
 // Orbax's empty-node typestr of an empty node ("Dict", "List", "None").
 std::string_view EmptyNodeTypestr(const Tree& node);
 

@@ -1,0 +1,115 @@
+// stowage layer: checkpoint
+//
+// PyTreeCheckpointHandler saves and restores a whole Tree in the layout of
+// Orbax's PyTreeCheckpointHandler and StandardCheckpointHandler (orbax
+// `_src/handlers/pytree_checkpoint_handler.py`): each array or scalar leaf
+// under its param name ("params.w") inside an OCDBT database by default (or
+// as zarr v2/zarr3 folders), empty nodes ({}, [], None) recorded in
+// `_METADATA` only. It restores the whole tree or a subset of it.
+//
+// The handler writes into the directory it is given; use a Checkpointer or
+// AsyncCheckpointer (checkpointer.h) for an atomic save.
+// Thread safety: one save or restore at a time per handler.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stowage/array_checkpoint_handler.h"
+#include "stowage/future.h"
+#include "stowage/kvstore.h"
+#include "stowage/tree.h"
+
+namespace stowage {
+
+struct PyTreeCheckpointHandlerOptions {
+  // Orbax's defaults: arrays inside OCDBT, as zarr v2.
+  bool use_ocdbt = true;
+  bool use_zarr3 = false;
+  Compression compression = Compression::kZstd;
+  // Worker threads encoding, compressing and writing chunks; 0 = one per core.
+  std::size_t num_threads = 0;
+  kvstore::FsyncPolicy fsync = kvstore::FsyncPolicy::kEveryWrite;
+  // Called from worker threads with each chunk's array bytes once processed.
+  std::function<void(std::uint64_t bytes)> progress;
+  // Largest array or chunk a restore may allocate; 0 = physical memory.
+  std::uint64_t max_restore_bytes = 0;
+};
+
+// Orbax `PyTreeSave` / `StandardSave`.
+struct PyTreeSaveArgs {
+  Tree item;
+  // Options of particular leaves, by param name ("params.w"); the others
+  // get SaveArgs{}.
+  std::map<std::string, SaveArgs> save_args;
+  // Stored as `_METADATA`'s custom_metadata.
+  nlohmann::ordered_json custom_metadata;
+};
+
+// Orbax `PyTreeRestore` / `StandardRestore`.
+struct PyTreeRestoreArgs {
+  // Options of particular leaves, by param name; the others get RestoreArgs{}.
+  std::map<std::string, RestoreArgs> restore_args;
+  // Partial restore: only these param names and what lies under them
+  // ("params" selects "params.w"); empty restores the whole tree.
+  std::vector<std::string> keys;
+};
+
+class PyTreeCheckpointHandler {
+ public:
+  using SaveArgsType = PyTreeSaveArgs;
+  using RestoreArgsType = PyTreeRestoreArgs;
+  using Restored = Tree;
+
+  // Orbax's typestr for this handler, written to `_CHECKPOINT_METADATA`.
+  static constexpr std::string_view kTypestr =
+      "orbax.checkpoint._src.handlers.pytree_checkpoint_handler.PyTreeCheckpointHandler";
+
+  explicit PyTreeCheckpointHandler(PyTreeCheckpointHandlerOptions options = {});
+  ~PyTreeCheckpointHandler();
+  PyTreeCheckpointHandler(PyTreeCheckpointHandler&&) noexcept;
+  PyTreeCheckpointHandler& operator=(PyTreeCheckpointHandler&&) noexcept;
+
+  // Snapshots the tree's leaves (owned Arrays are moved in, views copied)
+  // and starts writing them into `directory`. The commit futures finish when
+  // the data, the OCDBT commit and merge, and then `_METADATA` are written.
+  // Errors, before anything is written: kInvalidArgument (no leaves, param
+  // names that collide or cannot be stored, bad SaveArgs), kUnsupported (a
+  // leaf no type handler saves, e.g. strings for now).
+  Result<std::vector<Future<void>>> AsyncSave(const std::filesystem::path& directory,
+                                              PyTreeSaveArgs args);
+
+  // AsyncSave, then waits for every commit future.
+  Status Save(const std::filesystem::path& directory, PyTreeSaveArgs args);
+
+  // Restores the tree `_METADATA` describes: maps for dict keys, sequences
+  // for sequence keys, Arrays and Scalars at the leaves, {}, [] and None for
+  // empty nodes. Errors: kNotFound (directory, `_METADATA`, a requested key,
+  // an array or chunk, named), kDataLoss (corrupt metadata or data, naming
+  // the file), kUnsupported (legacy msgpack leaves, unknown value types),
+  // kResourceExhausted (beyond options.max_restore_bytes).
+  Result<Tree> Restore(const std::filesystem::path& directory,
+                       const PyTreeRestoreArgs& args = {}) const;
+
+  // Completes a save after every commit future finished (nothing left to
+  // do; kept for the Orbax protocol).
+  Status Finalize(const std::filesystem::path& directory);
+
+  // Kept for the Orbax protocol; the destructor releases resources.
+  void Close();
+
+  const PyTreeCheckpointHandlerOptions& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stowage

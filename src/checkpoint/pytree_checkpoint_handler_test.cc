@@ -1,0 +1,160 @@
+#include "stowage/pytree_checkpoint_handler.h"
+
+#include <gtest/gtest.h>
+
+#include "stowage/checkpointer.h"
+#include "testutil/testutil.h"
+#include "tree/pytree.h"
+
+namespace stowage {
+namespace {
+
+namespace fs = std::filesystem;
+
+Array Int32s(std::vector<std::int32_t> values) {
+  Shape shape{static_cast<std::int64_t>(values.size())};
+  return Array::FromValues<std::int32_t>(shape, values).value();
+}
+
+// A tree with nesting, sequences, several dtypes, a scalar and empty nodes.
+Tree SampleTree() {
+  Tree tree;
+  tree["params"]["dense"]["kernel"] =
+      Array::FromValues<float>({2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6}).value();
+  tree["params"]["dense"]["bias"] = Array::Zeros(DType::kBfloat16, {3}).value();
+  tree["opt_state"].Append(Scalar::Of(std::int64_t{7}));
+  tree["opt_state"].Append(Tree::EmptyMap());
+  tree["opt_state"].Append(Int32s({-1, 0, 1}));
+  tree["step"] = Scalar::Of(std::int32_t{100});
+  tree["none"] = Tree();
+  tree["empty_list"] = Tree::EmptySequence();
+  return tree;
+}
+
+const Array& ArrayAt(const Tree& tree, std::initializer_list<std::string_view> path) {
+  const Tree* node = &tree;
+  for (auto key : path) {
+    if (node->is_sequence()) {
+      node = &node->sequence().at(std::stoul(std::string(key)));
+    } else {
+      node = node->Find(key);
+    }
+    EXPECT_NE(node, nullptr) << key;
+  }
+  return std::get<Array>(node->leaf());
+}
+
+void ExpectSampleTree(const Tree& back) {
+  Tree want = SampleTree();
+  EXPECT_TRUE(BitwiseEqual(ArrayAt(back, {"params", "dense", "kernel"}).view(),
+                           ArrayAt(want, {"params", "dense", "kernel"}).view()));
+  EXPECT_EQ(ArrayAt(back, {"params", "dense", "bias"}).dtype(), DType::kBfloat16);
+  EXPECT_TRUE(BitwiseEqual(ArrayAt(back, {"opt_state", "2"}).view(), Int32s({-1, 0, 1}).view()));
+  const Tree& opt = *back.Find("opt_state");
+  ASSERT_TRUE(opt.is_sequence());
+  EXPECT_EQ(std::get<Scalar>(opt.sequence()[0].leaf()).As<std::int64_t>(), 7);
+  EXPECT_TRUE(opt.sequence()[1].is_map());
+  EXPECT_EQ(std::get<Scalar>(back.Find("step")->leaf()).As<std::int32_t>(), 100);
+  EXPECT_TRUE(back.Find("none")->is_none());
+  EXPECT_TRUE(back.Find("empty_list")->is_sequence());
+}
+
+TEST(PyTreeCheckpointHandlerTest, NestedTreesRoundTripInEveryLayout) {
+  testing::TempDir tmp;
+  for (bool ocdbt : {true, false}) {
+    for (bool zarr3 : {false, true}) {
+      PyTreeCheckpointHandlerOptions options;
+      options.use_ocdbt = ocdbt;
+      options.use_zarr3 = zarr3;
+      Checkpointer<PyTreeCheckpointHandler> checkpointer{PyTreeCheckpointHandler(options)};
+      fs::path dir = tmp.path() / (std::to_string(ocdbt) + std::to_string(zarr3));
+      ASSERT_OK(checkpointer.Save(dir, {SampleTree(), {}, {{"note", "x"}}}));
+      EXPECT_EQ(fs::exists(dir / "manifest.ocdbt"), ocdbt);
+      EXPECT_EQ(fs::exists(dir / "params.dense.kernel"), !ocdbt);
+      Checkpointer<PyTreeCheckpointHandler> reader{PyTreeCheckpointHandler()};
+      ASSERT_OK_AND_ASSIGN(Tree back, reader.Restore(dir));
+      ExpectSampleTree(back);
+      std::string metadata = testing::ReadFileOrDie(dir / "_METADATA");
+      std::string none_entry =
+          R"js("('none',)": {"key_metadata": [{"key": "none", "key_type": 2}], )js"
+          R"js("value_metadata": {"value_type": "None", "skip_deserialize": true}})js";
+      EXPECT_NE(metadata.find(none_entry), std::string::npos) << metadata;
+      EXPECT_NE(metadata.find(R"({"key": "1", "key_type": 1})"), std::string::npos);
+      EXPECT_NE(metadata.find(R"("custom_metadata": {"note": "x"})"), std::string::npos);
+    }
+  }
+}
+
+TEST(PyTreeCheckpointHandlerTest, PartialRestoreAndPerLeafArguments) {
+  testing::TempDir tmp;
+  PyTreeCheckpointHandler handler;
+  PyTreeSaveArgs save{SampleTree(), {}, nullptr};
+  save.save_args["params.dense.kernel"].dtype = DType::kFloat64;
+  ASSERT_OK(handler.Save(tmp.path(), std::move(save)));
+  PyTreeRestoreArgs args;
+  args.keys = {"params", "step"};
+  args.restore_args["params.dense.kernel"].dtype = DType::kFloat32;
+  args.restore_args["step"].restore_type = RestoreType::kArray;
+  ASSERT_OK_AND_ASSIGN(Tree back, handler.Restore(tmp.path(), args));
+  ASSERT_TRUE(back.is_map());
+  EXPECT_EQ(back.map().size(), 2u);
+  EXPECT_EQ(back.Find("opt_state"), nullptr);
+  EXPECT_EQ(ArrayAt(back, {"params", "dense", "kernel"}).dtype(), DType::kFloat32);
+  EXPECT_EQ(ArrayAt(back, {"step"}).rank(), 0);
+  args.keys = {"params.dense.missing"};
+  auto missing = handler.Restore(tmp.path(), args);
+  EXPECT_ERROR_CODE(missing, ErrorCode::kNotFound);
+  EXPECT_NE(missing.error().message().find("params.dense.missing"), std::string::npos);
+}
+
+TEST(PyTreeCheckpointHandlerTest, TreesWithoutLeavesOrWithCollidingNamesAreRefused) {
+  testing::TempDir tmp;
+  PyTreeCheckpointHandler handler;
+  Tree empty;
+  empty["a"] = Tree::EmptyMap();
+  EXPECT_ERROR_CODE(handler.Save(tmp.path() / "e", {std::move(empty), {}, nullptr}),
+                    ErrorCode::kInvalidArgument);
+  Tree colliding;
+  colliding["a"]["b"] = Int32s({1});
+  colliding["a.b"] = Int32s({2});
+  EXPECT_ERROR_CODE(handler.Save(tmp.path() / "c", {std::move(colliding), {}, nullptr}),
+                    ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(tmp.path() / "c" / "_METADATA"));
+}
+
+// Orbax's compatibility checkpoints (orbax-compat/PROVENANCE.md) restore as
+// {a: arange(8), b: {c: [1, 2, 3]}}, int32.
+TEST(PyTreeCheckpointHandlerTest, RestoresTheOrbaxCompatibilityTrees) {
+  for (const char* path :
+       {"orbax-compat/v0_checkpoints/direct_checkpoint/checkpoint_metadata_present/"
+        "pytree_checkpointable_has_metadata",
+        "orbax-compat/v1_checkpoints/composite_checkpoint/checkpoint_metadata_present/"
+        "pytree_checkpointable_has_metadata/state"}) {
+    auto dir = testing::FixturePath(path);
+    if (!dir) GTEST_SKIP() << "fixtures absent";
+    ASSERT_OK_AND_ASSIGN(Tree tree, PyTreeCheckpointHandler().Restore(*dir));
+    EXPECT_TRUE(BitwiseEqual(ArrayAt(tree, {"a"}).view(), Int32s({0, 1, 2, 3, 4, 5, 6, 7}).view()));
+    EXPECT_TRUE(BitwiseEqual(ArrayAt(tree, {"b", "c"}).view(), Int32s({1, 2, 3}).view()));
+  }
+}
+
+// A real CheckpointManager step (orbax/PROVENANCE.md #4): 134 arrays and
+// scalars, optax state as sequences, and a None leaf.
+TEST(PyTreeCheckpointHandlerTest, RestoresARealTrainingStateAsOneTree) {
+  auto dir = testing::FixturePath("orbax/SAR2652__Polynomial-Expansion/checkpoints/1/default");
+  if (!dir) GTEST_SKIP() << "fixtures absent";
+  ASSERT_OK_AND_ASSIGN(Tree tree, PyTreeCheckpointHandler().Restore(*dir));
+  auto flat = tree::Flatten(tree);
+  std::size_t arrays = 0, nones = 0;
+  for (const auto& node : flat) {
+    arrays += node.node->is_leaf() ? 1 : 0;
+    nones += node.node->is_none() ? 1 : 0;
+  }
+  EXPECT_EQ(arrays, 134u);
+  EXPECT_EQ(nones, 1u);
+  ASSERT_TRUE(tree.Find("opt_state") != nullptr);
+  EXPECT_TRUE(tree.Find("opt_state")->is_sequence());
+}
+
+}  // namespace
+}  // namespace stowage
