@@ -5,7 +5,9 @@
 // `_src/handlers/pytree_checkpoint_handler.py`): each array or scalar leaf
 // under its param name ("params.w") inside an OCDBT database by default (or
 // as zarr v2/zarr3 folders), empty nodes ({}, [], None) recorded in
-// `_METADATA` only. It restores the whole tree or a subset of it.
+// `_METADATA` only. It restores the whole tree or a subset of it, including
+// legacy checkpoints whose leaves sit in the msgpack aggregate file
+// `checkpoint` (with or without `_METADATA`).
 //
 // The handler writes into the directory it is given; use a Checkpointer or
 // AsyncCheckpointer (checkpointer.h) for an atomic save.
@@ -18,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +31,10 @@
 #include "stowage/tree.h"
 
 namespace stowage {
+
+namespace checkpoint {
+class AggregateFile;
+}
 
 struct PyTreeCheckpointHandlerOptions {
   // Orbax's defaults: arrays inside OCDBT, as zarr v2.
@@ -93,7 +100,7 @@ class PyTreeCheckpointHandler {
   // for sequence keys, Arrays and Scalars at the leaves, {}, [] and None for
   // empty nodes. Errors: kNotFound (directory, `_METADATA`, a requested key,
   // an array or chunk, named), kDataLoss (corrupt metadata or data, naming
-  // the file), kUnsupported (legacy msgpack leaves, unknown value types),
+  // the file), kUnsupported (unknown value types),
   // kResourceExhausted (beyond options.max_restore_bytes).
   Result<Tree> Restore(const std::filesystem::path& directory,
                        const PyTreeRestoreArgs& args = {}) const;
@@ -108,6 +115,10 @@ class PyTreeCheckpointHandler {
   const PyTreeCheckpointHandlerOptions& options() const;
 
  private:
+  Result<Tree> RestoreLegacyTree(const std::filesystem::path& directory,
+                                 std::optional<checkpoint::AggregateFile>& aggregate,
+                                 const PyTreeRestoreArgs& args) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -3,6 +3,7 @@
 #include "base/thread_pool.h"
 #include "checkpoint/base_pytree_handler.h"
 #include "checkpoint/layout.h"
+#include "checkpoint/legacy_aggregate.h"
 #include "tree/pytree.h"
 
 namespace stowage {
@@ -21,18 +22,41 @@ bool Selected(const std::string& name, const std::vector<std::string>& keys) {
   return false;
 }
 
-Status CheckKeysExist(const fs::path& directory, const tree::TreeMetadata& metadata,
+// kNotFound naming the first of `keys` that selects none of `names`.
+Status CheckKeysExist(const std::string& where, const std::vector<std::string>& names,
                       const std::vector<std::string>& keys) {
   for (const auto& key : keys) {
     bool found = false;
-    for (const auto& entry : metadata.entries)
-      found |= Selected(tree::ParamName(entry.keypath), {key});
-    if (!found) {
-      return NotFoundError((directory / checkpoint::kTreeMetadataFile).string() + " has no key \"" +
-                           key + "\"");
-    }
+    for (const auto& name : names) found |= Selected(name, {key});
+    if (!found) return NotFoundError(where + " has no key \"" + key + "\"");
   }
   return OkStatus();
+}
+
+RestoreArgs ArgsFor(const PyTreeRestoreArgs& args, const std::string& name) {
+  auto it = args.restore_args.find(name);
+  return it == args.restore_args.end() ? RestoreArgs{} : it->second;
+}
+
+Result<Tree> Unflattened(std::vector<std::pair<tree::KeyPath, Tree>> nodes,
+                         const std::string& where) {
+  auto tree = tree::Unflatten(std::move(nodes));
+  if (!tree.has_value()) return tree.error().WithContext(where);
+  return std::move(*tree);
+}
+
+// A leaf `_METADATA` marks skip_deserialize: its value is in the aggregate file.
+Result<Tree> AggregatedLeaf(std::optional<checkpoint::AggregateFile>& aggregate,
+                            const fs::path& directory, const tree::TreeMetadataEntry& entry,
+                            const RestoreArgs& args) {
+  fs::path file = directory / std::string(checkpoint::kAggregateFile);
+  std::string name = tree::ParamName(entry.keypath);
+  tree::MsgpackLeaf* leaf = aggregate ? aggregate->Find(entry.keypath) : nullptr;
+  if (leaf == nullptr) {
+    return NotFoundError("leaf \"" + name + "\" is stored in the aggregate file " + file.string() +
+                         ", which " + (aggregate ? "does not hold it" : "does not exist"));
+  }
+  return checkpoint::TreeNodeOf(std::move(leaf->value), args.dtype);
 }
 
 }  // namespace
@@ -96,24 +120,61 @@ Result<Tree> PyTreeCheckpointHandler::Restore(const fs::path& directory,
   if (!fs::is_directory(directory, ec)) {
     return NotFoundError("requested directory for restore does not exist at " + directory.string());
   }
+  STOWAGE_ASSIGN_OR_RETURN(
+      auto aggregate, checkpoint::AggregateFile::Open(directory, impl_->options.max_restore_bytes));
+  if (!fs::exists(directory / checkpoint::kTreeMetadataFile, ec)) {
+    return RestoreLegacyTree(directory, aggregate, args);
+  }
   STOWAGE_ASSIGN_OR_RETURN(tree::TreeMetadata metadata, impl_->base->ReadTreeMetadata(directory));
-  STOWAGE_RETURN_IF_ERROR(CheckKeysExist(directory, metadata, args.keys));
+  std::string where = (directory / checkpoint::kTreeMetadataFile).string();
+  std::vector<std::string> names;
+  for (const auto& entry : metadata.entries) names.push_back(tree::ParamName(entry.keypath));
+  STOWAGE_RETURN_IF_ERROR(CheckKeysExist(where, names, args.keys));
   STOWAGE_ASSIGN_OR_RETURN(auto store, checkpoint::OpenArrayStore(directory, &metadata));
   std::vector<std::pair<tree::KeyPath, Tree>> nodes;
-  for (const auto& entry : metadata.entries) {
-    std::string name = tree::ParamName(entry.keypath);
-    if (!Selected(name, args.keys)) continue;
-    auto it = args.restore_args.find(name);
-    RestoreArgs leaf_args = it == args.restore_args.end() ? RestoreArgs{} : it->second;
-    STOWAGE_ASSIGN_OR_RETURN(Tree node,
-                             impl_->base->RestoreEntry(store, metadata, entry, leaf_args));
+  for (std::size_t i = 0; i < metadata.entries.size(); ++i) {
+    const auto& entry = metadata.entries[i];
+    if (!Selected(names[i], args.keys)) continue;
+    RestoreArgs leaf_args = ArgsFor(args, names[i]);
+    bool aggregated =
+        entry.value.skip_deserialize && !tree::IsEmptyNodeTypestr(entry.value.value_type);
+    STOWAGE_ASSIGN_OR_RETURN(
+        Tree node, aggregated ? AggregatedLeaf(aggregate, directory, entry, leaf_args)
+                              : impl_->base->RestoreEntry(store, metadata, entry, leaf_args));
     nodes.emplace_back(entry.keypath, std::move(node));
   }
-  auto tree = tree::Unflatten(std::move(nodes));
-  if (!tree.has_value()) {
-    return tree.error().WithContext((directory / checkpoint::kTreeMetadataFile).string());
+  return Unflattened(std::move(nodes), where);
+}
+
+// Before `_METADATA` (Orbax until 2023): the aggregate file gives the tree;
+// `PLACEHOLDER://` leaves are zarr arrays named by their param name.
+Result<Tree> PyTreeCheckpointHandler::RestoreLegacyTree(
+    const fs::path& directory, std::optional<checkpoint::AggregateFile>& aggregate,
+    const PyTreeRestoreArgs& args) const {
+  std::string where = (directory / std::string(checkpoint::kAggregateFile)).string();
+  if (!aggregate) {
+    return NotFoundError(directory.string() + " has neither _METADATA nor an aggregate file " +
+                         where);
   }
-  return std::move(*tree);
+  std::vector<std::string> names;
+  for (const auto& leaf : aggregate->leaves()) names.push_back(tree::ParamName(leaf.path));
+  STOWAGE_RETURN_IF_ERROR(CheckKeysExist(where, names, args.keys));
+  std::vector<std::pair<tree::KeyPath, Tree>> nodes;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (!Selected(names[i], args.keys)) continue;
+    auto& leaf = aggregate->leaves()[i];
+    RestoreArgs leaf_args = ArgsFor(args, names[i]);
+    if (checkpoint::IsPlaceholder(leaf.value)) {
+      auto array = impl_->base->RestoreLegacyLeaf(directory, names[i], leaf_args);
+      if (!array.has_value()) return array.error().WithContext("leaf \"" + names[i] + "\"");
+      nodes.emplace_back(leaf.path, Tree(std::move(*array)));
+    } else {
+      STOWAGE_ASSIGN_OR_RETURN(Tree node,
+                               checkpoint::TreeNodeOf(std::move(leaf.value), leaf_args.dtype));
+      nodes.emplace_back(leaf.path, std::move(node));
+    }
+  }
+  return Unflattened(std::move(nodes), where);
 }
 
 Status PyTreeCheckpointHandler::Finalize(const fs::path&) { return OkStatus(); }

@@ -1,0 +1,53 @@
+#include "checkpoint/legacy_aggregate.h"
+
+#include "kvstore/file_ops.h"
+
+namespace stowage::checkpoint {
+namespace fs = std::filesystem;
+
+Result<std::optional<AggregateFile>> AggregateFile::Open(const fs::path& directory,
+                                                         std::uint64_t max_bytes) {
+  fs::path path = directory / std::string(kAggregateFile);
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return std::optional<AggregateFile>();
+  STOWAGE_ASSIGN_OR_RETURN(std::uint64_t size, kvstore::FileSize(path));
+  Bytes bytes(size);
+  STOWAGE_RETURN_IF_ERROR(kvstore::ReadFileInto(path, bytes));
+  STOWAGE_ASSIGN_OR_RETURN(auto leaves,
+                           tree::DecodeMsgpackCheckpoint(bytes, path.string(), max_bytes));
+  return std::optional<AggregateFile>(AggregateFile(std::move(leaves)));
+}
+
+tree::MsgpackLeaf* AggregateFile::Find(const tree::KeyPath& path) {
+  for (auto& leaf : leaves_) {
+    if (leaf.path.size() != path.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < path.size() && same; ++i) same = leaf.path[i].key == path[i].key;
+    if (same) return &leaf;
+  }
+  return nullptr;
+}
+
+bool IsPlaceholder(const tree::MsgpackValue& value) {
+  const auto* text = std::get_if<std::string>(&value);
+  return text && text->starts_with(tree::kMsgpackPlaceholderPrefix);
+}
+
+Result<Tree> TreeNodeOf(tree::MsgpackValue value, const std::optional<DType>& dtype) {
+  if (auto* array = std::get_if<Array>(&value)) {
+    if (dtype && *dtype != array->dtype()) {
+      STOWAGE_ASSIGN_OR_RETURN(Array cast, array->AsType(*dtype));
+      return Tree(std::move(cast));
+    }
+    return Tree(std::move(*array));
+  }
+  if (auto* scalar = std::get_if<Scalar>(&value)) return Tree(std::move(*scalar));
+  if (auto* text = std::get_if<std::string>(&value)) return Tree(std::move(*text));
+  if (auto* empty = std::get_if<tree::MsgpackEmptyContainer>(&value)) {
+    return empty->kind == tree::MsgpackEmptyContainer::Kind::kMap ? Tree::EmptyMap()
+                                                                  : Tree::EmptySequence();
+  }
+  return Tree();  // None
+}
+
+}  // namespace stowage::checkpoint
