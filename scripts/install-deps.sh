@@ -7,7 +7,7 @@ PACKAGES=(
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   libzstd-dev libblosc-dev zlib1g-dev liblz4-dev libisal-dev
-  nlohmann-json3-dev libcli11-dev libmsgpack-cxx-dev
+  nlohmann-json3-dev libcli11-dev libzip-dev libmsgpack-cxx-dev
   python3 python3-numpy python3-zarr python3-numcodecs
   clang-format
 )

@@ -1,0 +1,117 @@
+#include "npy/npz.h"
+
+#include <unistd.h>
+#include <zip.h>
+
+#include <memory>
+#include <set>
+
+#include "base/bytes.h"
+#include "npy/npy.h"
+
+namespace stowage::npy {
+namespace {
+
+struct ArchiveCloser {
+  void operator()(zip_t* archive) const { zip_discard(archive); }
+};
+using Archive = std::unique_ptr<zip_t, ArchiveCloser>;
+
+std::string ZipMessage(zip_t* archive) { return zip_strerror(archive); }
+
+std::uint64_t PhysicalMemory() {
+  return static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+         static_cast<std::uint64_t>(sysconf(_SC_PAGE_SIZE));
+}
+
+Result<Bytes> ReadMember(zip_t* archive, zip_uint64_t index, std::uint64_t size,
+                         const std::string& where) {
+  Bytes bytes(size);
+  zip_file_t* file = zip_fopen_index(archive, index, 0);
+  if (file == nullptr) return DataLossError(where + ": " + ZipMessage(archive));
+  zip_int64_t read = zip_fread(file, bytes.data(), size);
+  zip_fclose(file);
+  if (read < 0 || static_cast<std::uint64_t>(read) != size) {
+    return DataLossError(where + ": member is shorter than its directory entry says");
+  }
+  return bytes;
+}
+
+}  // namespace
+
+Result<std::vector<NamedArray>> ReadNpzFile(const std::filesystem::path& path,
+                                            std::uint64_t max_bytes) {
+  if (max_bytes == 0) max_bytes = PhysicalMemory();
+  int error = 0;
+  Archive archive(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &error));
+  if (!archive) {
+    if (error == ZIP_ER_NOENT || error == ZIP_ER_OPEN) {
+      return NotFoundError(path.string() + " cannot be opened");
+    }
+    zip_error_t zip_error;
+    zip_error_init_with_code(&zip_error, error);
+    std::string message = zip_error_strerror(&zip_error);
+    zip_error_fini(&zip_error);
+    return DataLossError(path.string() + " is not a valid .npz (zip) archive: " + message);
+  }
+  std::vector<NamedArray> arrays;
+  zip_int64_t count = zip_get_num_entries(archive.get(), 0);
+  for (zip_int64_t i = 0; i < count; ++i) {
+    zip_stat_t stat;
+    if (zip_stat_index(archive.get(), i, 0, &stat) != 0) {
+      return DataLossError(path.string() + ": " + ZipMessage(archive.get()));
+    }
+    std::string name = stat.name;
+    std::string where = path.string() + " member " + name;
+    if (name.size() < 4 || name.substr(name.size() - 4) != ".npy") {
+      return DataLossError(where + ": not a .npy member");
+    }
+    if (stat.size > max_bytes) {
+      return ResourceExhaustedError(where + ": " + std::to_string(stat.size) +
+                                    " bytes exceed the limit of " + std::to_string(max_bytes));
+    }
+    STOWAGE_ASSIGN_OR_RETURN(Bytes bytes, ReadMember(archive.get(), i, stat.size, where));
+    STOWAGE_ASSIGN_OR_RETURN(Array array, DecodeNpy(bytes, where));
+    arrays.push_back({name.substr(0, name.size() - 4), std::move(array)});
+  }
+  return arrays;
+}
+
+Status WriteNpzFile(const std::filesystem::path& path,
+                    const std::vector<std::pair<std::string, ArrayView>>& arrays) {
+  std::set<std::string> names;
+  for (const auto& [name, array] : arrays) {
+    if (name.empty() || !names.insert(name).second) {
+      return InvalidArgumentError("npz member name \"" + name + "\" is empty or repeated");
+    }
+  }
+  int error = 0;
+  Archive archive(zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error));
+  if (!archive) return IoError("cannot create " + path.string());
+  // libzip reads the sources at zip_close, so the encoded members must live
+  // until then.
+  std::vector<Bytes> members;
+  members.reserve(arrays.size());
+  for (const auto& [name, array] : arrays) {
+    Bytes member = EncodeNpyHeader(array);
+    member.insert(member.end(), array.bytes().begin(), array.bytes().end());
+    members.push_back(std::move(member));
+    zip_source_t* source =
+        zip_source_buffer(archive.get(), members.back().data(), members.back().size(), 0);
+    zip_int64_t index =
+        source ? zip_file_add(archive.get(), (name + ".npy").c_str(), source, ZIP_FL_ENC_UTF_8)
+               : -1;
+    if (index < 0) {
+      if (source) zip_source_free(source);
+      return IoError(path.string() + ": cannot add " + name + ": " + ZipMessage(archive.get()));
+    }
+    zip_set_file_compression(archive.get(), index, ZIP_CM_STORE, 0);
+  }
+  if (zip_close(archive.get()) != 0) {
+    return IoError(path.string() + ": " + ZipMessage(archive.get()));
+  }
+  archive.release();  // closed
+  return OkStatus();
+}
+
+}  // namespace stowage::npy
