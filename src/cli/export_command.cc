@@ -3,10 +3,12 @@
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "cli/tree_files.h"
 #include "npy/npy.h"
 #include "stowage/array_checkpoint_handler.h"
 #include "stowage/checkpointer.h"
 #include "stowage/inspect.h"
+#include "stowage/pytree_checkpoint_handler.h"
 
 namespace stowage::cli {
 namespace {
@@ -38,9 +40,34 @@ Status WriteNpyAtomically(const std::string& output, const ArrayView& array) {
   return written;
 }
 
+// The whole tree into an .npz archive (members named by key paths with '/').
+Status ExportTree(const ExportOptions& options) {
+  PyTreeCheckpointHandlerOptions handler_options;
+  handler_options.num_threads = options.threads;
+  Checkpointer<PyTreeCheckpointHandler> checkpointer{PyTreeCheckpointHandler(handler_options)};
+  PyTreeRestoreArgs args;
+  STOWAGE_ASSIGN_OR_RETURN(Tree tree, checkpointer.Restore(options.directory, args));
+  std::string temporary = options.output + ".stowage-partial";
+  std::size_t skipped = 0;
+  Status written = WriteTreeToNpz(tree, temporary, &skipped);
+  if (written.has_value() && std::rename(temporary.c_str(), options.output.c_str()) != 0) {
+    written = IoError("rename " + temporary + " to " + options.output + " failed");
+  }
+  if (!written.has_value()) {
+    std::remove(temporary.c_str());
+    return written;
+  }
+  if (skipped > 0 && !options.quiet) {
+    std::fprintf(stderr, "stowage: %zu string, None or empty node(s) have no .npz form; skipped\n",
+                 skipped);
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Status RunExport(const ExportOptions& options) {
+  if (options.key.empty() && options.output.ends_with(".npz")) return ExportTree(options);
   STOWAGE_ASSIGN_OR_RETURN(CheckpointInfo info, InspectCheckpoint(options.directory));
   STOWAGE_ASSIGN_OR_RETURN(const LeafInfo* leaf, ChooseLeaf(info, options.key));
   std::uint64_t total = 0;

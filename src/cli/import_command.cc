@@ -1,8 +1,13 @@
+#include <algorithm>
+
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "cli/tree_files.h"
 #include "npy/npy.h"
+#include "npy/npz.h"
 #include "stowage/array_checkpoint_handler.h"
 #include "stowage/checkpointer.h"
+#include "stowage/pytree_checkpoint_handler.h"
 
 namespace stowage::cli {
 
@@ -21,9 +26,46 @@ Result<Leaf> MakeItem(Array array, bool scalar, const std::string& input) {
   return Leaf(std::move(*value));
 }
 
+CheckpointSaveOptions SaveOptionsOf(const ImportOptions& options) {
+  CheckpointSaveOptions save_options;
+  save_options.force = options.force;
+  save_options.fsync =
+      options.no_fsync ? kvstore::FsyncPolicy::kNone : kvstore::FsyncPolicy::kEveryWrite;
+  return save_options;
+}
+
+// An .npz archive becomes a tree saved as Orbax's PyTree handler saves it
+// (inside OCDBT unless --no-ocdbt).
+Status ImportTree(const ImportOptions& options) {
+  STOWAGE_ASSIGN_OR_RETURN(Tree tree, ReadTreeFromNpz(options.input));
+  PyTreeCheckpointHandlerOptions handler_options;
+  STOWAGE_ASSIGN_OR_RETURN(handler_options.compression, ParseCompression(options.compression));
+  handler_options.num_threads = options.threads;
+  handler_options.use_ocdbt = !options.no_ocdbt;
+  handler_options.use_zarr3 = options.zarr3;
+  handler_options.fsync = kvstore::FsyncPolicy::kNone;  // fsynced once, at commit
+  PyTreeSaveArgs args{std::move(tree), {}, nullptr};
+  if (!options.dtype.empty() || options.chunk_bytes) {
+    SaveArgs leaf_args;
+    if (!options.dtype.empty()) {
+      STOWAGE_ASSIGN_OR_RETURN(leaf_args.dtype, ParseDTypeName(options.dtype));
+    }
+    leaf_args.chunk_byte_size = options.chunk_bytes;
+    STOWAGE_ASSIGN_OR_RETURN(auto arrays, npy::ReadNpzFile(options.input));
+    for (const auto& member : arrays) {
+      std::string name = member.name;
+      std::replace(name.begin(), name.end(), '/', '.');
+      args.save_args[name] = leaf_args;
+    }
+  }
+  Checkpointer<PyTreeCheckpointHandler> checkpointer{PyTreeCheckpointHandler(handler_options)};
+  return checkpointer.Save(options.directory, std::move(args), SaveOptionsOf(options));
+}
+
 }  // namespace
 
 Status RunImport(const ImportOptions& options) {
+  if (options.input.ends_with(".npz")) return ImportTree(options);
   STOWAGE_ASSIGN_OR_RETURN(Array array, npy::ReadNpyFile(options.input));
   SaveArgs save_args;
   if (!options.dtype.empty()) {
@@ -42,12 +84,8 @@ Status RunImport(const ImportOptions& options) {
   handler_options.progress = progress.Callback();
   STOWAGE_ASSIGN_OR_RETURN(Leaf item, MakeItem(std::move(array), options.scalar, options.input));
   Checkpointer<ArrayCheckpointHandler> checkpointer{ArrayCheckpointHandler(handler_options)};
-  CheckpointSaveOptions save_options;
-  save_options.force = options.force;
-  save_options.fsync =
-      options.no_fsync ? kvstore::FsyncPolicy::kNone : kvstore::FsyncPolicy::kEveryWrite;
   STOWAGE_RETURN_IF_ERROR(
-      checkpointer.Save(options.directory, {std::move(item), save_args}, save_options));
+      checkpointer.Save(options.directory, {std::move(item), save_args}, SaveOptionsOf(options)));
   progress.Finish();
   return OkStatus();
 }

@@ -19,7 +19,8 @@ void AddImport(CLI::App& app, ImportOptions& o) {
   auto* cmd = app.add_subcommand("import",
                                  "Save a .npy array as an Orbax ArrayCheckpointHandler "
                                  "checkpoint (atomically)");
-  cmd->add_option("array", o.input, "input .npy file")->required();
+  cmd->add_option("array", o.input, "input .npy file (one array) or .npz file (a tree)")
+      ->required();
   cmd->add_option("directory", o.directory, "checkpoint directory to create")->required();
   cmd->add_option("--name", o.name, "leaf name (Orbax checkpoint_name)");
   cmd->add_option("--dtype", o.dtype, "store as this dtype (e.g. bfloat16)");
@@ -30,7 +31,8 @@ void AddImport(CLI::App& app, ImportOptions& o) {
   cmd->add_flag("--scalar", o.scalar, "save a 0-d array as an Orbax scalar");
   cmd->add_flag("--ocdbt", o.ocdbt,
                 "store the array in an OCDBT database (as Orbax's PyTree handler)");
-  cmd->add_flag("--zarr3", o.zarr3, "store the array as zarr3 with the sharding codec");
+  cmd->add_flag("--no-ocdbt", o.no_ocdbt, "store a .npz tree as zarr folders, not in OCDBT");
+  cmd->add_flag("--zarr3", o.zarr3, "store arrays as zarr3 with the sharding codec");
   cmd->add_flag("--force", o.force, "replace an existing checkpoint");
   cmd->add_flag("--no-fsync", o.no_fsync, "skip fsync (faster, not crash-safe)");
   cmd->add_option("--threads", o.threads, "worker threads (0 = one per core)");
@@ -41,7 +43,9 @@ void AddExport(CLI::App& app, ExportOptions& o) {
   auto* cmd = app.add_subcommand("export", "Restore one leaf of a checkpoint to a .npy file");
   cmd->add_option("directory", o.directory, "checkpoint directory")->required();
   cmd->add_option("key", o.key, "leaf name (default: the only leaf)");
-  cmd->add_option("-o,--output", o.output, "output .npy file")->required();
+  cmd->add_option("-o,--output", o.output,
+                  "output .npy file (one leaf), or .npz file (the whole tree when KEY is absent)")
+      ->required();
   cmd->add_option("--dtype", o.dtype, "convert to this dtype");
   cmd->add_flag("--allow-missing-chunks", o.allow_missing_chunks,
                 "read missing chunks as the fill value");
