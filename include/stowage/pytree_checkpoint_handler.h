@@ -123,4 +123,11 @@ class PyTreeCheckpointHandler {
   std::unique_ptr<Impl> impl_;
 };
 
+// Reads a single-file msgpack checkpoint (flax.training.checkpoints before
+// Orbax, or an Orbax aggregate `checkpoint` file) as a tree. PLACEHOLDER://
+// leaves stay strings. Errors: kNotFound, kDataLoss naming the file,
+// kResourceExhausted (beyond `max_bytes`; 0 = physical memory).
+Result<Tree> ReadMsgpackCheckpointFile(const std::filesystem::path& file,
+                                       std::uint64_t max_bytes = 0);
+
 }  // namespace stowage

@@ -1,20 +1,33 @@
 #include "checkpoint/legacy_aggregate.h"
 
 #include "kvstore/file_ops.h"
+#include "stowage/pytree_checkpoint_handler.h"
+#include "tree/pytree.h"
 
 namespace stowage::checkpoint {
 namespace fs = std::filesystem;
+
+namespace {
+
+Result<std::vector<tree::MsgpackLeaf>> DecodeFile(const fs::path& path, std::uint64_t max_bytes) {
+  STOWAGE_ASSIGN_OR_RETURN(std::uint64_t size, kvstore::FileSize(path));
+  if (max_bytes != 0 && size > max_bytes) {
+    return ResourceExhaustedError(path.string() + " holds " + std::to_string(size) +
+                                  " bytes, more than the limit of " + std::to_string(max_bytes));
+  }
+  Bytes bytes(size);
+  STOWAGE_RETURN_IF_ERROR(kvstore::ReadFileInto(path, bytes));
+  return tree::DecodeMsgpackCheckpoint(bytes, path.string(), max_bytes);
+}
+
+}  // namespace
 
 Result<std::optional<AggregateFile>> AggregateFile::Open(const fs::path& directory,
                                                          std::uint64_t max_bytes) {
   fs::path path = directory / std::string(kAggregateFile);
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return std::optional<AggregateFile>();
-  STOWAGE_ASSIGN_OR_RETURN(std::uint64_t size, kvstore::FileSize(path));
-  Bytes bytes(size);
-  STOWAGE_RETURN_IF_ERROR(kvstore::ReadFileInto(path, bytes));
-  STOWAGE_ASSIGN_OR_RETURN(auto leaves,
-                           tree::DecodeMsgpackCheckpoint(bytes, path.string(), max_bytes));
+  STOWAGE_ASSIGN_OR_RETURN(auto leaves, DecodeFile(path, max_bytes));
   return std::optional<AggregateFile>(AggregateFile(std::move(leaves)));
 }
 
@@ -51,3 +64,19 @@ Result<Tree> TreeNodeOf(tree::MsgpackValue value, const std::optional<DType>& dt
 }
 
 }  // namespace stowage::checkpoint
+
+namespace stowage {
+
+Result<Tree> ReadMsgpackCheckpointFile(const std::filesystem::path& file, std::uint64_t max_bytes) {
+  STOWAGE_ASSIGN_OR_RETURN(auto leaves, checkpoint::DecodeFile(file, max_bytes));
+  std::vector<std::pair<tree::KeyPath, Tree>> nodes;
+  for (auto& leaf : leaves) {
+    STOWAGE_ASSIGN_OR_RETURN(Tree node, checkpoint::TreeNodeOf(std::move(leaf.value), {}));
+    nodes.emplace_back(std::move(leaf.path), std::move(node));
+  }
+  auto tree = tree::Unflatten(std::move(nodes));
+  if (!tree.has_value()) return tree.error().WithContext(file.string());
+  return std::move(*tree);
+}
+
+}  // namespace stowage

@@ -41,12 +41,15 @@ Status WriteNpyAtomically(const std::string& output, const ArrayView& array) {
 }
 
 // The whole tree into an .npz archive (members named by key paths with '/').
+// DIR may also be a single-file msgpack checkpoint (Flax, Orbax aggregate).
 Status ExportTree(const ExportOptions& options) {
   PyTreeCheckpointHandlerOptions handler_options;
   handler_options.num_threads = options.threads;
   Checkpointer<PyTreeCheckpointHandler> checkpointer{PyTreeCheckpointHandler(handler_options)};
-  PyTreeRestoreArgs args;
-  STOWAGE_ASSIGN_OR_RETURN(Tree tree, checkpointer.Restore(options.directory, args));
+  std::error_code ec;
+  bool single_file = std::filesystem::is_regular_file(options.directory, ec);
+  STOWAGE_ASSIGN_OR_RETURN(Tree tree, single_file ? ReadMsgpackCheckpointFile(options.directory)
+                                                  : checkpointer.Restore(options.directory, {}));
   std::string temporary = options.output + ".stowage-partial";
   std::size_t skipped = 0;
   Status written = WriteTreeToNpz(tree, temporary, &skipped);

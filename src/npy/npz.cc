@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include <fstream>
 #include <memory>
 #include <set>
 
@@ -35,6 +36,16 @@ Result<Bytes> ReadMember(zip_t* archive, zip_uint64_t index, std::uint64_t size,
     return DataLossError(where + ": member is shorter than its directory entry says");
   }
   return bytes;
+}
+
+// libzip writes no file for an archive without members; numpy.savez() writes
+// the bare end-of-central-directory record, and so does this.
+Status WriteEmptyArchive(const std::filesystem::path& path) {
+  char record[22] = {'P', 'K', 5, 6};
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(record, sizeof(record));
+  if (!out.flush()) return IoError("cannot write " + path.string());
+  return OkStatus();
 }
 
 }  // namespace
@@ -85,6 +96,7 @@ Status WriteNpzFile(const std::filesystem::path& path,
       return InvalidArgumentError("npz member name \"" + name + "\" is empty or repeated");
     }
   }
+  if (arrays.empty()) return WriteEmptyArchive(path);
   int error = 0;
   Archive archive(zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error));
   if (!archive) return IoError("cannot create " + path.string());

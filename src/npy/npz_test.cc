@@ -25,6 +25,9 @@ TEST(NpzTest, WritesAndReadsBackEveryMemberInOrder) {
   EXPECT_TRUE(BitwiseEqual(arrays[1].array.view(), b.view()));
   EXPECT_EQ(arrays[2].array.shape(), (Shape{3, 0}));
   EXPECT_EQ(arrays[2].array.dtype(), DType::kBfloat16);
+  ASSERT_OK(WriteNpzFile(tmp.path() / "none.npz", {}));
+  ASSERT_OK_AND_ASSIGN(auto none, ReadNpzFile(tmp.path() / "none.npz"));
+  EXPECT_TRUE(none.empty());
 }
 
 TEST(NpzTest, BadArchivesAndNamesAreTypedErrors) {
