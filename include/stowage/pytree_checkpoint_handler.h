@@ -89,7 +89,8 @@ class PyTreeCheckpointHandler {
   // the data, the OCDBT commit and merge, and then `_METADATA` are written.
   // Errors, before anything is written: kInvalidArgument (no leaves, param
   // names that collide or cannot be stored, bad SaveArgs), kUnsupported (a
-  // leaf no type handler saves, e.g. strings for now).
+  // leaf no type handler saves). Strings go to `_strings.json`, as Orbax's
+  // StringHandler writes them.
   Result<std::vector<Future<void>>> AsyncSave(const std::filesystem::path& directory,
                                               PyTreeSaveArgs args);
 

@@ -5,6 +5,7 @@
 
 #include "base/bytes.h"
 #include "checkpoint/layout.h"
+#include "checkpoint/string_leaves.h"
 #include "kvstore/key.h"
 #include "stowage/ocdbt.h"
 #include "tree/pytree.h"
@@ -96,8 +97,14 @@ Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
       process_db ? std::shared_ptr<kvstore::Store>(process_db) : store;
   // Resolve every handler before writing anything.
   std::vector<const tree::TypeHandler*> handlers;
-  for (const auto& leaf : leaves) {
+  auto strings = std::make_shared<nlohmann::json>(nlohmann::json::object());
+  for (auto& leaf : leaves) {
     if (!leaf.empty_node_typestr.empty()) {
+      handlers.push_back(nullptr);
+      continue;
+    }
+    if (auto* text = std::get_if<std::string>(&leaf.value)) {
+      STOWAGE_RETURN_IF_ERROR(AddStringLeaf(*strings, tree::ParamName(leaf.keypath), *text));
       handlers.push_back(nullptr);
       continue;
     }
@@ -114,6 +121,12 @@ Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
   metadata->custom_metadata = std::move(custom_metadata);
   std::vector<Future<void>> futures;
   for (std::size_t i = 0; i < leaves.size(); ++i) {
+    if (std::holds_alternative<std::string>(leaves[i].value) &&
+        leaves[i].empty_node_typestr.empty()) {  // in _strings.json (Orbax StringHandler)
+      metadata->entries.push_back(
+          {leaves[i].keypath, {std::string(tree::kStringTypestr), false, {}}});
+      continue;
+    }
     if (handlers[i] == nullptr) {  // an empty node: recorded, no data (Orbax empty_values.py)
       metadata->entries.push_back({leaves[i].keypath, {leaves[i].empty_node_typestr, true, {}}});
       continue;
@@ -132,13 +145,17 @@ Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
   // _write_metadata_after_commits).
   Promise<void> metadata_written;
   Future<void> metadata_future = metadata_written.future();
-  WhenAll(futures).OnReady([store, process_db, metadata,
+  WhenAll(futures).OnReady([store, process_db, metadata, strings,
                             promise = std::make_shared<Promise<void>>(std::move(metadata_written))](
                                const Status& leaves_written) {
     if (!leaves_written.has_value()) return promise->Set(leaves_written.error());
     if (process_db) {
       Status merged = CommitAndMerge(store, *process_db);
       if (!merged.has_value()) return promise->Set(merged.error());
+    }
+    if (!strings->empty()) {
+      Status written = store->Write(kStringsFile, AsBytes(strings->dump()), {.atomic = true});
+      if (!written.has_value()) return promise->Set(written.error());
     }
     promise->Set(store->Write(kTreeMetadataFile, AsBytes(tree::EncodeTreeMetadata(*metadata)),
                               {.atomic = true}));
@@ -171,16 +188,23 @@ Result<Leaf> BasePyTreeHandler::RestoreLeaf(const fs::path& directory,
                          entry->value.value_type + "), not an array");
   }
   STOWAGE_ASSIGN_OR_RETURN(auto store, OpenArrayStore(directory, &metadata));
-  STOWAGE_ASSIGN_OR_RETURN(Tree restored, RestoreEntry(std::move(store), metadata, *entry, args));
+  STOWAGE_ASSIGN_OR_RETURN(Tree restored,
+                           RestoreEntry(directory, std::move(store), metadata, *entry, args));
   return std::move(restored.leaf());
 }
 
-Result<Tree> BasePyTreeHandler::RestoreEntry(std::shared_ptr<kvstore::Store> store,
+Result<Tree> BasePyTreeHandler::RestoreEntry(const fs::path& directory,
+                                             std::shared_ptr<kvstore::Store> store,
                                              const tree::TreeMetadata& metadata,
                                              const tree::TreeMetadataEntry& entry,
                                              const RestoreArgs& args) const {
   const std::string& typestr = entry.value.value_type;
   if (tree::IsEmptyNodeTypestr(typestr)) return tree::EmptyNodeOf(typestr);
+  if (typestr == tree::kStringTypestr) {
+    STOWAGE_ASSIGN_OR_RETURN(std::string text, ReadStringLeaf(*kvstore::OpenFileStore(directory),
+                                                              tree::ParamName(entry.keypath)));
+    return Tree(std::move(text));
+  }
   if (entry.value.skip_deserialize) {
     return UnsupportedError("leaf \"" + tree::ParamName(entry.keypath) +
                             "\" is stored in the legacy msgpack aggregate file, not supported yet");

@@ -62,7 +62,8 @@ class BasePyTreeHandler {
   // Restores the leaf of `entry` from `store` (opened once by the caller with
   // OpenArrayStore): an empty node for empty typestrs, else through the
   // type handler. Errors: as RestoreLeaf.
-  Result<Tree> RestoreEntry(std::shared_ptr<kvstore::Store> store,
+  Result<Tree> RestoreEntry(const std::filesystem::path& directory,
+                            std::shared_ptr<kvstore::Store> store,
                             const tree::TreeMetadata& metadata,
                             const tree::TreeMetadataEntry& entry, const RestoreArgs& args) const;
 

@@ -139,8 +139,9 @@ Result<Tree> PyTreeCheckpointHandler::Restore(const fs::path& directory,
     bool aggregated =
         entry.value.skip_deserialize && !tree::IsEmptyNodeTypestr(entry.value.value_type);
     STOWAGE_ASSIGN_OR_RETURN(
-        Tree node, aggregated ? AggregatedLeaf(aggregate, directory, entry, leaf_args)
-                              : impl_->base->RestoreEntry(store, metadata, entry, leaf_args));
+        Tree node, aggregated
+                       ? AggregatedLeaf(aggregate, directory, entry, leaf_args)
+                       : impl_->base->RestoreEntry(directory, store, metadata, entry, leaf_args));
     nodes.emplace_back(entry.keypath, std::move(node));
   }
   return Unflattened(std::move(nodes), where);

@@ -85,6 +85,37 @@ TEST(PyTreeCheckpointHandlerTest, NestedTreesRoundTripInEveryLayout) {
   }
 }
 
+// Orbax's StringHandler: `_strings.json`, compact, each string at
+// "/<param name>" (orbax-format.md §3.8).
+TEST(PyTreeCheckpointHandlerTest, StringLeavesGoToStringsJson) {
+  testing::TempDir tmp;
+  for (bool ocdbt : {true, false}) {
+    PyTreeCheckpointHandlerOptions options;
+    options.use_ocdbt = ocdbt;
+    PyTreeCheckpointHandler handler(options);
+    Tree copy;
+    copy["foo"] = std::string("foo_val");
+    copy["bar"] = std::string("bar_val");
+    copy["nested"]["name"] = std::string("x\"y");
+    copy["w"] = Int32s({1, 2});
+    fs::path dir = tmp.path() / std::to_string(ocdbt);
+    ASSERT_OK(handler.Save(dir, {std::move(copy), {}, nullptr}));
+    EXPECT_EQ(testing::ReadFileOrDie(dir / "_strings.json"),
+              R"({"bar":"bar_val","foo":"foo_val","nested.name":"x\"y"})");
+    EXPECT_NE(testing::ReadFileOrDie(dir / "_METADATA").find(R"("value_type": "string")"),
+              std::string::npos);
+    ASSERT_OK_AND_ASSIGN(Tree back, handler.Restore(dir));
+    EXPECT_EQ(std::get<std::string>(back.Find("foo")->leaf()), "foo_val");
+    EXPECT_EQ(std::get<std::string>(back.Find("nested")->Find("name")->leaf()), "x\"y");
+    EXPECT_TRUE(BitwiseEqual(ArrayAt(back, {"w"}).view(), Int32s({1, 2}).view()));
+  }
+  Tree bad;
+  bad["a~b"] = std::string("v");
+  EXPECT_ERROR_CODE(
+      PyTreeCheckpointHandler().Save(tmp.path() / "bad", {std::move(bad), {}, nullptr}),
+      ErrorCode::kInvalidArgument);
+}
+
 TEST(PyTreeCheckpointHandlerTest, PartialRestoreAndPerLeafArguments) {
   testing::TempDir tmp;
   PyTreeCheckpointHandler handler;
