@@ -287,8 +287,7 @@ Status OcdbtStoreImpl::Commit() {
   }();
   if (!committed.has_value()) {
     std::lock_guard lock(pending_mutex_);
-    pending.merge(pending_);  // keep newer stagings
-    pending_.swap(pending);
+    pending_.merge(pending);  // restage; stagings made since take precedence
   }
   return committed;
 }

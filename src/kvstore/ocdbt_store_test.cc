@@ -167,6 +167,57 @@ TEST(OcdbtStoreTest, WritesAreInvisibleUntilCommit) {
   EXPECT_EQ(AsStringView(value), "1");
 }
 
+// Delegates to a memory store but refuses to write the manifest while
+// `fail_manifest` is set.
+class ManifestFailingStore final : public Store {
+ public:
+  bool fail_manifest = true;
+  Result<Bytes> Read(std::string_view key, ReadOptions options) const override {
+    return inner_->Read(key, options);
+  }
+  Result<Bytes> ReadRange(std::string_view key, std::uint64_t offset,
+                          std::uint64_t length) const override {
+    return inner_->ReadRange(key, offset, length);
+  }
+  Status Write(std::string_view key, std::span<const std::byte> value,
+               WriteOptions options) override {
+    if (fail_manifest && key == "manifest.ocdbt") return IoError("injected failure");
+    return inner_->Write(key, value, options);
+  }
+  Status Delete(std::string_view key) override { return inner_->Delete(key); }
+  Result<bool> Exists(std::string_view key) const override { return inner_->Exists(key); }
+  Result<std::vector<std::string>> List(std::string_view prefix) const override {
+    return inner_->List(prefix);
+  }
+  std::string Describe(std::string_view key) const override { return inner_->Describe(key); }
+
+ private:
+  std::unique_ptr<Store> inner_ = NewMemoryStore();
+};
+
+TEST(OcdbtStoreTest, AFailedCommitKeepsThePreviousGenerationAndCanBeRetried) {
+  auto base = std::make_shared<ManifestFailingStore>();
+  base->fail_manifest = false;
+  auto store = OpenOrDie(base);
+  ASSERT_OK(store->Write("k", ToBytes("v1")));
+  ASSERT_OK(store->Commit());
+  base->fail_manifest = true;
+  ASSERT_OK(store->Write("k", ToBytes("v2")));
+  ASSERT_OK(store->Write("big", ToBytes(std::string(5000, 'b'))));
+  EXPECT_ERROR_CODE(store->Commit(), ErrorCode::kIo);
+  ASSERT_OK_AND_ASSIGN(auto value, OpenOrDie(base)->Read("k"));
+  EXPECT_EQ(AsStringView(value), "v1");         // the previous generation is intact
+  ASSERT_OK(store->Write("k", ToBytes("v3")));  // staged after the failure: wins
+  base->fail_manifest = false;
+  ASSERT_OK(store->Commit());
+  auto reopened = OpenOrDie(base);
+  ASSERT_OK_AND_ASSIGN(value, reopened->Read("k"));
+  EXPECT_EQ(AsStringView(value), "v3");
+  ASSERT_OK_AND_ASSIGN(value, reopened->Read("big"));
+  EXPECT_EQ(value.size(), 5000u);
+  EXPECT_EQ(reopened->Summary().generation, 2u);
+}
+
 TEST(OcdbtStoreTest, ConcurrentWritersThenOneCommit) {
   std::shared_ptr<Store> base = NewMemoryStore();
   auto store = OpenOrDie(base);
