@@ -33,3 +33,20 @@ build/stowage export "$work/ckpt-ocdbt" -o "$work/restored-ocdbt.npy"
 cmp "$work/restored.npy" "$work/restored-ocdbt.npy" && echo "OCDBT + zarr3 restore is identical"
 build/stowage inspect "$work/ckpt-ocdbt"
 build/stowage verify "$work/ckpt-ocdbt"
+
+echo "== A tree of arrays from an .npz archive, saved as Orbax's PyTree handler does, and back"
+/usr/bin/python3 -c "
+import numpy as np
+rng = np.random.default_rng(1)
+np.savez('$work/tree.npz', **{'params/dense/kernel': rng.standard_normal((512, 256), dtype=np.float32),
+                             'params/dense/bias': np.zeros(256, np.float32),
+                             'step': np.array(1000, np.int64)})"
+build/stowage import "$work/tree.npz" "$work/tree-ckpt"
+build/stowage export "$work/tree-ckpt" -o "$work/tree-out.npz"
+/usr/bin/python3 -c "
+import numpy as np
+a, b = np.load('$work/tree.npz'), np.load('$work/tree-out.npz')
+assert sorted(a.files) == sorted(b.files)
+assert all(a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]) for k in a.files)
+print('restored tree equals the original:', sorted(b.files))"
+build/stowage inspect "$work/tree-ckpt"
