@@ -6,6 +6,7 @@
 #include "stowage/array.h"
 #include "stowage/array_checkpoint_handler.h"
 #include "stowage/checkpointer.h"
+#include "stowage/composite_checkpoint_handler.h"
 #include "stowage/dtype.h"
 #include "stowage/error.h"
 #include "stowage/future.h"
