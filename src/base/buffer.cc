@@ -1,7 +1,9 @@
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdlib>
 
+#include "base/bytes.h"
 #include "stowage/bytes.h"
 
 namespace stowage {
@@ -21,5 +23,11 @@ void* AllocateBuffer(std::size_t bytes) {
 }
 
 void FreeBuffer(void* pointer) { std::free(pointer); }
+
+std::uint64_t PhysicalMemoryBytes() {
+  static const std::uint64_t physical =
+      static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+  return physical;
+}
 
 }  // namespace stowage

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -10,6 +11,10 @@
 #include "stowage/bytes.h"
 
 namespace stowage {
+
+// The machine's physical memory in bytes: the default bound on what a
+// restore may allocate.
+std::uint64_t PhysicalMemoryBytes();
 
 inline std::span<const std::byte> AsBytes(std::string_view text) {
   return std::as_bytes(std::span<const char>(text.data(), text.size()));

@@ -1,6 +1,5 @@
 #include "npy/npz.h"
 
-#include <unistd.h>
 #include <zip.h>
 
 #include <fstream>
@@ -19,11 +18,6 @@ struct ArchiveCloser {
 using Archive = std::unique_ptr<zip_t, ArchiveCloser>;
 
 std::string ZipMessage(zip_t* archive) { return zip_strerror(archive); }
-
-std::uint64_t PhysicalMemory() {
-  return static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
-         static_cast<std::uint64_t>(sysconf(_SC_PAGE_SIZE));
-}
 
 Result<Bytes> ReadMember(zip_t* archive, zip_uint64_t index, std::uint64_t size,
                          const std::string& where) {
@@ -52,7 +46,7 @@ Status WriteEmptyArchive(const std::filesystem::path& path) {
 
 Result<std::vector<NamedArray>> ReadNpzFile(const std::filesystem::path& path,
                                             std::uint64_t max_bytes) {
-  if (max_bytes == 0) max_bytes = PhysicalMemory();
+  if (max_bytes == 0) max_bytes = PhysicalMemoryBytes();
   int error = 0;
   Archive archive(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &error));
   if (!archive) {

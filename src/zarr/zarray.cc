@@ -1,7 +1,5 @@
 #include "zarr/zarray.h"
 
-#include <unistd.h>
-
 #include "base/bytes.h"
 
 namespace stowage::zarr {
@@ -75,10 +73,7 @@ Result<char> ParseOneCharField(const json& doc, const char* field, std::string_v
 }  // namespace
 
 std::uint64_t MaxBytes(const Limits& limits) {
-  if (limits.max_bytes) return limits.max_bytes;
-  static const std::uint64_t physical =
-      static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
-  return physical;
+  return limits.max_bytes ? limits.max_bytes : PhysicalMemoryBytes();
 }
 
 std::int64_t ZarrayMetadata::chunk_elements() const { return NumElements(chunks).value(); }
