@@ -50,3 +50,7 @@ assert sorted(a.files) == sorted(b.files)
 assert all(a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]) for k in a.files)
 print('restored tree equals the original:', sorted(b.files))"
 build/stowage inspect "$work/tree-ckpt"
+
+echo "== A training step as Orbax's CheckpointManager lays it out: state tree + JSON metadata (examples/training_step.cc)"
+build/training_step "$work/step-1000"
+build/stowage inspect "$work/step-1000"

@@ -1,10 +1,12 @@
 // stowage layer: checkpoint
 //
 // ArrayCheckpointHandler saves one array or scalar under a name (default
-// "checkpoint") in the layout Orbax's ArrayCheckpointHandler writes: a zarr
-// v2 array folder `<dir>/<name>/` plus `<dir>/_METADATA` (orbax
-// `_src/handlers/array_checkpoint_handler.py`). It restores those, the
-// legacy layout without `_METADATA`, and arrays Orbax saved from jax.Array.
+// "checkpoint") in the layout Orbax's ArrayCheckpointHandler writes: the
+// one-leaf tree {name: item} saved by a PyTreeCheckpointHandler, by default
+// as a zarr v2 array folder `<dir>/<name>/` plus `<dir>/_METADATA` (orbax
+// `_src/handlers/array_checkpoint_handler.py`). It restores those, arrays
+// Orbax saved from jax.Array, and the legacy layouts without `_METADATA`
+// (a zarr folder, or before 2024 a msgpack file `<dir>/<name>`).
 //
 // The handler writes into the directory it is given; use a Checkpointer or
 // AsyncCheckpointer (checkpointer.h) for an atomic save.
@@ -22,6 +24,7 @@
 #include "stowage/future.h"
 #include "stowage/kvstore.h"
 #include "stowage/tree.h"
+#include "stowage/type_handler.h"
 
 namespace stowage {
 
@@ -41,6 +44,9 @@ struct ArrayCheckpointHandlerOptions {
   // (`manifest.ocdbt`, `ocdbt.process_0/`), and zarr3 with the sharding codec.
   bool use_ocdbt = false;
   bool use_zarr3 = false;
+  // What an Array or ArrayView item is saved as (Orbax saves a jax.Array
+  // item with `_sharding` and `array_metadatas/`).
+  ArrayValueType array_value_type = ArrayValueType::kNumpy;
   // Worker threads encoding, compressing and writing chunks; 0 = one per core.
   std::size_t num_threads = 0;
   kvstore::FsyncPolicy fsync = kvstore::FsyncPolicy::kEveryWrite;
@@ -60,6 +66,8 @@ struct ArraySaveArgs {
 struct ArrayRestoreArgs {
   RestoreArgs restore_args;
 };
+
+class PyTreeCheckpointHandler;
 
 class ArrayCheckpointHandler {
  public:
@@ -91,9 +99,9 @@ class ArrayCheckpointHandler {
   // Restores the array or scalar saved in `directory`: an Array, or a Scalar
   // for value_type "scalar", unless args.restore_args.restore_type says
   // otherwise; cast to args.restore_args.dtype when set.
-  // Errors: kNotFound (directory, array folder, `.zarray` or a chunk, named),
-  // kDataLoss (corrupt metadata or chunks, naming the file), kUnsupported
-  // (legacy msgpack leaves; unknown dtype or codec),
+  // Errors: kNotFound (directory, array folder, `.zarray` or a chunk, named;
+  // the name is an empty node), kDataLoss (corrupt metadata or chunks,
+  // naming the file), kUnsupported (unknown dtype, codec or value type),
   // kInvalidArgument (restore_type kScalar for a non-0-d array),
   // kResourceExhausted (beyond options.max_restore_bytes).
   Result<Leaf> Restore(const std::filesystem::path& directory,

@@ -16,7 +16,8 @@
 // `Handler` needs: `SaveArgsType`, `RestoreArgsType`, `Restored`, `kTypestr`,
 // `AsyncSave(dir, SaveArgsType) -> Result<std::vector<Future<void>>>`,
 // `Restore(dir, const RestoreArgsType&) -> Result<Restored>`,
-// `Finalize(dir) -> Status` (ArrayCheckpointHandler qualifies).
+// `Finalize(dir) -> Status` (ArrayCheckpointHandler qualifies), and
+// optionally `ItemHandlers() -> nlohmann::ordered_json` (composites).
 #pragma once
 
 #include <filesystem>
@@ -50,13 +51,25 @@ namespace internal {
 Result<std::filesystem::path> BeginAtomicSave(const std::filesystem::path& directory,
                                               const CheckpointSaveOptions& options);
 Status CommitAtomicSave(const std::filesystem::path& temporary,
-                        const std::filesystem::path& directory, std::string_view item_handler,
+                        const std::filesystem::path& directory,
+                        const nlohmann::ordered_json& item_handlers,
                         const CheckpointSaveOptions& options);
 // Removes the temporary directory of a failed save.
 void AbandonAtomicSave(const std::filesystem::path& temporary);
 // OK when `directory` is a finalized checkpoint. Errors: kNotFound,
 // kInvalidArgument (an unfinished temporary directory).
 Status CheckFinalized(const std::filesystem::path& directory);
+
+// What `_CHECKPOINT_METADATA.item_handlers` records for `handler`'s last
+// save: its typestr, or the item -> typestr map of a composite handler.
+template <typename Handler>
+nlohmann::ordered_json ItemHandlersOf(const Handler& handler) {
+  if constexpr (requires { handler.ItemHandlers(); }) {
+    return handler.ItemHandlers();
+  } else {
+    return std::string(Handler::kTypestr);
+  }
+}
 
 }  // namespace internal
 
@@ -73,7 +86,8 @@ class Checkpointer {
     STOWAGE_ASSIGN_OR_RETURN(auto temporary, internal::BeginAtomicSave(directory, options));
     Status status = SaveInto(temporary, std::move(args));
     if (status.has_value()) {
-      status = internal::CommitAtomicSave(temporary, directory, Handler::kTypestr, options);
+      status = internal::CommitAtomicSave(temporary, directory, internal::ItemHandlersOf(handler_),
+                                          options);
     }
     if (!status.has_value()) internal::AbandonAtomicSave(temporary);
     return status;
@@ -125,20 +139,22 @@ class AsyncCheckpointer {
     }
     auto promise = std::make_shared<Promise<void>>();
     Future<void> committed = promise->future();
+    nlohmann::ordered_json item_handlers = internal::ItemHandlersOf(handler_);
     {
       std::lock_guard lock(mutex_);
       in_flight_ = committed;
     }
     WhenAll(std::move(*futures))
-        .OnReady([this, promise, temporary, directory, options](const Status& written) {
-          Status status = written;
-          if (status.has_value()) status = handler_.Finalize(temporary);
-          if (status.has_value()) {
-            status = internal::CommitAtomicSave(temporary, directory, Handler::kTypestr, options);
-          }
-          if (!status.has_value()) internal::AbandonAtomicSave(temporary);
-          promise->Set(std::move(status));
-        });
+        .OnReady(
+            [this, promise, temporary, directory, options, item_handlers](const Status& written) {
+              Status status = written;
+              if (status.has_value()) status = handler_.Finalize(temporary);
+              if (status.has_value()) {
+                status = internal::CommitAtomicSave(temporary, directory, item_handlers, options);
+              }
+              if (!status.has_value()) internal::AbandonAtomicSave(temporary);
+              promise->Set(std::move(status));
+            });
     return committed;
   }
 

@@ -29,18 +29,27 @@
 #include "stowage/future.h"
 #include "stowage/kvstore.h"
 #include "stowage/tree.h"
+#include "stowage/type_handler.h"
 
 namespace stowage {
 
 namespace checkpoint {
 class AggregateFile;
 }
+class ArrayCheckpointHandler;
 
 struct PyTreeCheckpointHandlerOptions {
   // Orbax's defaults: arrays inside OCDBT, as zarr v2.
   bool use_ocdbt = true;
   bool use_zarr3 = false;
   Compression compression = Compression::kZstd;
+  // What Array and ArrayView leaves are saved as; kJaxArray writes what
+  // Orbax writes for single-device jax.Arrays (`_sharding`, `array_metadatas/`).
+  ArrayValueType array_value_type = ArrayValueType::kNumpy;
+  // Users' type handlers, consulted before the built-in ones on save and
+  // by value_type on restore. Typestrs must be unique (kInvalidArgument on
+  // the first save or restore otherwise).
+  std::vector<std::shared_ptr<const CustomTypeHandler>> type_handlers;
   // Worker threads encoding, compressing and writing chunks; 0 = one per core.
   std::size_t num_threads = 0;
   kvstore::FsyncPolicy fsync = kvstore::FsyncPolicy::kEveryWrite;
@@ -116,6 +125,10 @@ class PyTreeCheckpointHandler {
   const PyTreeCheckpointHandlerOptions& options() const;
 
  private:
+  friend class ArrayCheckpointHandler;  // reads its legacy single-array layouts
+  // The array stored as a zarr folder `name` with no `_METADATA`.
+  Result<Leaf> RestoreLegacyLeaf(const std::filesystem::path& directory, const std::string& name,
+                                 const RestoreArgs& args) const;
   Result<Tree> RestoreLegacyTree(const std::filesystem::path& directory,
                                  std::optional<checkpoint::AggregateFile>& aggregate,
                                  const PyTreeRestoreArgs& args) const;

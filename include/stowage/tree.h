@@ -79,6 +79,7 @@ class Tree {
   Tree& operator[](std::string_view key);
   // The child under `key` of a map, or nullptr.
   const Tree* Find(std::string_view key) const;
+  Tree* Find(std::string_view key);
   // Appends `child`; a None node becomes a sequence first.
   // REQUIRES: !is_leaf() && !is_map().
   Tree& Append(Tree child);
@@ -113,6 +114,10 @@ struct SaveArgs {
   std::optional<std::int64_t> chunk_byte_size;
   // Axes to split into chunks of length 1 first (Orbax `shard_axes`).
   std::vector<int> shard_axes;
+  // The type handler to save the leaf with, by its `_METADATA` value_type
+  // ("np.ndarray", "jax.Array", a CustomTypeHandler's typestr); empty: chosen
+  // by the leaf's kind and the checkpoint handler's options.
+  std::string value_type;
 };
 
 // Per-leaf restore options (Orbax `RestoreArgs`).

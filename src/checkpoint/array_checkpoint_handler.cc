@@ -1,29 +1,72 @@
 #include "stowage/array_checkpoint_handler.h"
 
-#include "base/thread_pool.h"
-#include "checkpoint/base_pytree_handler.h"
 #include "checkpoint/layout.h"
+#include "stowage/pytree_checkpoint_handler.h"
+#include "tree/pytree.h"
 
 namespace stowage {
 namespace fs = std::filesystem;
+namespace {
+
+PyTreeCheckpointHandlerOptions TreeOptionsOf(const ArrayCheckpointHandlerOptions& options) {
+  PyTreeCheckpointHandlerOptions tree;
+  tree.use_ocdbt = options.use_ocdbt;
+  tree.use_zarr3 = options.use_zarr3;
+  tree.compression = options.compression;
+  tree.array_value_type = options.array_value_type;
+  tree.num_threads = options.num_threads;
+  tree.fsync = options.fsync;
+  tree.progress = options.progress;
+  tree.max_restore_bytes = options.max_restore_bytes;
+  return tree;
+}
+
+// A restored value as RestoreArgs asks for it: cast, then Array or Scalar.
+Result<Leaf> AsRequested(Leaf leaf, const RestoreArgs& args, const std::string& where) {
+  Array array = std::holds_alternative<Scalar>(leaf) ? std::get<Scalar>(leaf).array().Copy()
+                                                     : std::move(std::get<Array>(leaf));
+  bool was_scalar = std::holds_alternative<Scalar>(leaf);
+  if (args.dtype && *args.dtype != array.dtype()) {
+    STOWAGE_ASSIGN_OR_RETURN(array, array.AsType(*args.dtype));
+  }
+  bool want_scalar = args.restore_type == RestoreType::kScalar ||
+                     (args.restore_type == RestoreType::kAsSaved && was_scalar);
+  if (!want_scalar) return Leaf(std::move(array));
+  auto scalar = Scalar::FromArray(std::move(array));
+  if (!scalar.has_value()) return InvalidArgumentError(where + ": the value is not a scalar");
+  return Leaf(std::move(*scalar));
+}
+
+// Before 2024 (SaveArgs(aggregate=True)) the value was the msgpack file
+// `<dir>/<name>` holding {"ELEMENT": value}.
+Result<Leaf> RestoreAggregatedValue(const fs::path& file, const RestoreArgs& args,
+                                    std::uint64_t max_bytes) {
+  STOWAGE_ASSIGN_OR_RETURN(Tree tree, ReadMsgpackCheckpointFile(file, max_bytes));
+  Tree* value = tree.is_map() ? tree.Find("ELEMENT") : &tree;
+  if (value == nullptr || !value->is_leaf() || std::holds_alternative<std::string>(value->leaf())) {
+    return DataLossError(file.string() + " holds no array or scalar under \"ELEMENT\"");
+  }
+  return AsRequested(std::move(value->leaf()), args, file.string());
+}
+
+// The leaf whose param name is `name` ("a.b" when the checkpoint is a tree).
+Result<Leaf> TakeLeaf(Tree& tree, const std::string& name, const fs::path& directory) {
+  for (auto& [path, node] : tree::FlattenMutable(tree)) {
+    if (tree::ParamName(path) == name && node->is_leaf()) return std::move(node->leaf());
+  }
+  return NotFoundError("\"" + name + "\" in " + directory.string() +
+                       " is an empty node, not an array");
+}
+
+}  // namespace
 
 struct ArrayCheckpointHandler::Impl {
   ArrayCheckpointHandlerOptions options;
-  std::unique_ptr<ThreadPool> own_pool;  // when options.num_threads > 0
-  std::unique_ptr<checkpoint::BasePyTreeHandler> pytree;
+  PyTreeCheckpointHandler pytree;
 
-  explicit Impl(ArrayCheckpointHandlerOptions opts) : options(std::move(opts)) {
+  explicit Impl(ArrayCheckpointHandlerOptions opts)
+      : options(std::move(opts)), pytree(TreeOptionsOf(options)) {
     if (options.checkpoint_name.empty()) options.checkpoint_name = "checkpoint";
-    if (options.num_threads > 0) own_pool = std::make_unique<ThreadPool>(options.num_threads);
-    checkpoint::BasePyTreeOptions tree_options;
-    tree_options.use_ocdbt = options.use_ocdbt;
-    tree_options.use_zarr3 = options.use_zarr3;
-    tree_options.use_compression = options.compression == Compression::kZstd;
-    tree_options.file.fsync = options.fsync;
-    tree_options.io.pool = own_pool.get();
-    tree_options.io.progress = options.progress;
-    tree_options.io.limits.max_bytes = options.max_restore_bytes;
-    pytree = std::make_unique<checkpoint::BasePyTreeHandler>(std::move(tree_options));
   }
 };
 
@@ -44,11 +87,11 @@ Result<std::vector<Future<void>>> ArrayCheckpointHandler::AsyncSave(const fs::pa
   if (std::holds_alternative<std::string>(args.item)) {
     return UnsupportedError("ArrayCheckpointHandler saves arrays and scalars, not strings");
   }
-  std::vector<checkpoint::LeafToSave> leaves;
-  leaves.push_back({{{impl_->options.checkpoint_name, tree::KeyType::kDict}},
-                    std::move(args.item),
-                    std::move(args.save_args)});
-  return impl_->pytree->AsyncSave(directory, std::move(leaves), nullptr);
+  const std::string& name = impl_->options.checkpoint_name;
+  PyTreeSaveArgs tree_args;
+  tree_args.item[name] = Tree(std::move(args.item));
+  tree_args.save_args.emplace(name, std::move(args.save_args));
+  return impl_->pytree.AsyncSave(directory, std::move(tree_args));
 }
 
 Status ArrayCheckpointHandler::Save(const fs::path& directory, ArraySaveArgs args) {
@@ -64,19 +107,21 @@ Result<Leaf> ArrayCheckpointHandler::Restore(const fs::path& directory,
   }
   const std::string& name = impl_->options.checkpoint_name;
   if (fs::exists(directory / checkpoint::kTreeMetadataFile, ec)) {
-    STOWAGE_ASSIGN_OR_RETURN(auto metadata, impl_->pytree->ReadTreeMetadata(directory));
-    return impl_->pytree->RestoreLeaf(directory, metadata, name, args.restore_args);
+    STOWAGE_ASSIGN_OR_RETURN(
+        Tree tree, impl_->pytree.Restore(directory, {{{name, args.restore_args}}, {name}}));
+    return TakeLeaf(tree, name, directory);
   }
-  // Legacy layouts (before 2025-08) have no `_METADATA`; before 2024 the
-  // value could also sit in a msgpack file named after the leaf.
+  // Legacy layouts (before 2025-08) have no `_METADATA`.
   if (fs::is_regular_file(directory / name, ec)) {
-    return UnsupportedError((directory / name).string() +
-                            " is a legacy msgpack aggregate file, not supported yet");
+    return RestoreAggregatedValue(directory / name, args.restore_args,
+                                  impl_->options.max_restore_bytes);
   }
-  return impl_->pytree->RestoreLegacyLeaf(directory, name, args.restore_args);
+  return impl_->pytree.RestoreLegacyLeaf(directory, name, args.restore_args);
 }
 
-Status ArrayCheckpointHandler::Finalize(const fs::path&) { return OkStatus(); }
+Status ArrayCheckpointHandler::Finalize(const fs::path& directory) {
+  return impl_->pytree.Finalize(directory);
+}
 
 void ArrayCheckpointHandler::Close() {
   // Orbax's close releases an unused msgpack handler; here the worker pool is

@@ -70,11 +70,12 @@ Result<fs::path> BeginAtomicSave(const fs::path& directory, const CheckpointSave
 }
 
 Status CommitAtomicSave(const fs::path& temporary, const fs::path& directory,
-                        std::string_view item_handler, const CheckpointSaveOptions& options) {
+                        const nlohmann::ordered_json& item_handlers,
+                        const CheckpointSaveOptions& options) {
   fs::path dir = checkpoint::NormalizeDir(directory);
   STOWAGE_ASSIGN_OR_RETURN(CheckpointMetadata metadata,
                            checkpoint::ReadCheckpointMetadata(temporary));
-  metadata.item_handlers = std::string(item_handler);
+  metadata.item_handlers = item_handlers;
   metadata.custom_metadata = options.custom_metadata;
   metadata.commit_timestamp_nsecs = checkpoint::NowNanos();
   STOWAGE_RETURN_IF_ERROR(WriteCheckpointMetadata(temporary, metadata, false));

@@ -5,6 +5,7 @@
 
 #include "base/bytes.h"
 #include "checkpoint/layout.h"
+#include "checkpoint/side_files.h"
 #include "checkpoint/string_leaves.h"
 #include "kvstore/key.h"
 #include "stowage/ocdbt.h"
@@ -66,7 +67,7 @@ Status CommitAndMerge(std::shared_ptr<kvstore::Store> files, kvstore::OcdbtStore
 BasePyTreeHandler::BasePyTreeHandler(BasePyTreeOptions options) : options_(std::move(options)) {
   if (!options_.registry) {
     options_.registry = std::make_shared<const tree::TypeHandlerRegistry>(
-        tree::TypeHandlerRegistry::WithBuiltins());
+        tree::TypeHandlerRegistry::WithBuiltins().value());
   }
 }
 
@@ -79,14 +80,77 @@ tree::ParamInfo BasePyTreeHandler::MakeParamInfo(std::shared_ptr<kvstore::Store>
   info.use_compression = options_.use_compression;
   info.use_zarr3 = options_.use_zarr3;
   info.raise_array_data_missing_error = raise_missing;
+  if (options_.use_ocdbt) info.ocdbt_target_data_file_size = options_.ocdbt_target_data_file_size;
   info.io = options_.io;
   return info;
+}
+
+// Everything a save writes after its arrays, gathered while they are written.
+struct BasePyTreeHandler::SideFiles {
+  nlohmann::json strings = nlohmann::json::object();
+  std::vector<std::pair<std::string, std::string>> shardings;
+  std::vector<ArrayMetadataRecord> array_metadatas;
+  tree::TreeMetadata tree;
+
+  void Record(const std::string& name, const tree::SavedLeafMetadata& saved) {
+    if (!saved.sharding.empty()) shardings.emplace_back(name, saved.sharding);
+    if (saved.write_shape && saved.chunk_shape) {
+      array_metadatas.push_back({name, *saved.write_shape, *saved.chunk_shape});
+    }
+  }
+
+  // Writes them in Orbax's order: `_sharding` and `array_metadatas/` (during
+  // serialization there), `_strings.json`, and `_METADATA` last.
+  Status Write(kvstore::Store& store) const {
+    if (!shardings.empty()) {
+      STOWAGE_RETURN_IF_ERROR(
+          store.Write(kShardingFile, AsBytes(EncodeShardingFile(shardings)), {.atomic = true}));
+    }
+    if (!array_metadatas.empty()) {
+      STOWAGE_RETURN_IF_ERROR(store.Write(
+          ArrayMetadatasKey(0), AsBytes(EncodeArrayMetadatas(array_metadatas)), {.atomic = true}));
+    }
+    if (!strings.empty()) {
+      STOWAGE_RETURN_IF_ERROR(store.Write(kStringsFile, AsBytes(strings.dump()), {.atomic = true}));
+    }
+    return store.Write(kTreeMetadataFile, AsBytes(tree::EncodeTreeMetadata(tree)),
+                       {.atomic = true});
+  }
+};
+
+// The type handler of every leaf (nullptr for strings and empty nodes), so
+// that nothing is written when one leaf cannot be saved.
+Result<std::vector<const tree::TypeHandler*>> BasePyTreeHandler::ResolveHandlers(
+    const std::vector<LeafToSave>& leaves) const {
+  std::vector<const tree::TypeHandler*> handlers;
+  for (const auto& leaf : leaves) {
+    bool by_registry =
+        leaf.empty_node_typestr.empty() &&
+        (!std::holds_alternative<std::string>(leaf.value) || !leaf.args.value_type.empty());
+    if (!by_registry) {
+      handlers.push_back(nullptr);
+      continue;
+    }
+    auto handler = options_.registry->ForLeaf(leaf.value, leaf.args, options_.array_value_type);
+    if (!handler.has_value()) {
+      return handler.error().WithContext("leaf \"" + tree::ParamName(leaf.keypath) + "\"");
+    }
+    handlers.push_back(*handler);
+  }
+  return handlers;
 }
 
 Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
     const fs::path& directory, std::vector<LeafToSave> leaves,
     nlohmann::ordered_json custom_metadata) {
   STOWAGE_RETURN_IF_ERROR(ValidateLeaves(leaves));
+  STOWAGE_ASSIGN_OR_RETURN(auto handlers, ResolveHandlers(leaves));
+  auto side = std::make_shared<SideFiles>();
+  for (std::size_t i = 0; i < leaves.size(); ++i) {
+    if (handlers[i] || !leaves[i].empty_node_typestr.empty()) continue;
+    STOWAGE_RETURN_IF_ERROR(AddStringLeaf(side->strings, tree::ParamName(leaves[i].keypath),
+                                          std::get<std::string>(leaves[i].value)));
+  }
   std::shared_ptr<kvstore::Store> store = kvstore::OpenFileStore(directory, options_.file);
   std::shared_ptr<kvstore::OcdbtStore> process_db;
   if (options_.use_ocdbt) {
@@ -95,73 +159,55 @@ Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
   }
   std::shared_ptr<kvstore::Store> array_store =
       process_db ? std::shared_ptr<kvstore::Store>(process_db) : store;
-  // Resolve every handler before writing anything.
-  std::vector<const tree::TypeHandler*> handlers;
-  auto strings = std::make_shared<nlohmann::json>(nlohmann::json::object());
-  for (auto& leaf : leaves) {
-    if (!leaf.empty_node_typestr.empty()) {
-      handlers.push_back(nullptr);
-      continue;
-    }
-    if (auto* text = std::get_if<std::string>(&leaf.value)) {
-      STOWAGE_RETURN_IF_ERROR(AddStringLeaf(*strings, tree::ParamName(leaf.keypath), *text));
-      handlers.push_back(nullptr);
-      continue;
-    }
-    auto handler = options_.registry->ForLeaf(leaf.value);
-    if (!handler.has_value()) {
-      return handler.error().WithContext("leaf \"" + tree::ParamName(leaf.keypath) + "\"");
-    }
-    handlers.push_back(*handler);
-  }
-  auto metadata = std::make_shared<tree::TreeMetadata>();
-  metadata->use_ocdbt = options_.use_ocdbt;
-  metadata->use_zarr3 = options_.use_zarr3;
-  metadata->store_array_data_equal_to_fill_value = true;
-  metadata->custom_metadata = std::move(custom_metadata);
+  tree::TreeMetadata& metadata = side->tree;
+  metadata.use_ocdbt = options_.use_ocdbt;
+  metadata.use_zarr3 = options_.use_zarr3;
+  metadata.store_array_data_equal_to_fill_value = true;
+  metadata.custom_metadata = std::move(custom_metadata);
   std::vector<Future<void>> futures;
   for (std::size_t i = 0; i < leaves.size(); ++i) {
-    if (std::holds_alternative<std::string>(leaves[i].value) &&
-        leaves[i].empty_node_typestr.empty()) {  // in _strings.json (Orbax StringHandler)
-      metadata->entries.push_back(
-          {leaves[i].keypath, {std::string(tree::kStringTypestr), false, {}}});
+    LeafToSave& leaf = leaves[i];
+    if (!leaf.empty_node_typestr.empty()) {  // recorded, no data (Orbax empty_values.py)
+      metadata.entries.push_back({leaf.keypath, {leaf.empty_node_typestr, true, {}}});
       continue;
     }
-    if (handlers[i] == nullptr) {  // an empty node: recorded, no data (Orbax empty_values.py)
-      metadata->entries.push_back({leaves[i].keypath, {leaves[i].empty_node_typestr, true, {}}});
+    if (handlers[i] == nullptr) {  // in _strings.json (Orbax StringHandler)
+      metadata.entries.push_back({leaf.keypath, {std::string(tree::kStringTypestr), false, {}}});
       continue;
     }
-    auto info = MakeParamInfo(array_store, leaves[i].keypath, true);
-    metadata->entries.push_back(
-        {leaves[i].keypath, {std::string(handlers[i]->typestr()), false, std::nullopt}});
-    auto written = handlers[i]->Serialize(info, std::move(leaves[i].value), leaves[i].args);
+    auto info = MakeParamInfo(array_store, leaf.keypath, true);
+    auto written = handlers[i]->Serialize(info, std::move(leaf.value), leaf.args);
     if (!written.has_value()) {
       (void)WaitAll(futures);  // let started writes finish before the caller cleans up
-      return written.error();
+      return written.error().WithContext("leaf \"" + info.name + "\"");
     }
-    futures.push_back(std::move(*written));
+    metadata.entries.push_back(
+        {leaf.keypath,
+         {std::string(handlers[i]->typestr()), false, written->metadata.write_shape}});
+    side->Record(info.name, written->metadata);
+    futures.push_back(std::move(written->written));
   }
-  // `_METADATA` goes last, once every leaf is written (Orbax
-  // _write_metadata_after_commits).
-  Promise<void> metadata_written;
-  Future<void> metadata_future = metadata_written.future();
-  WhenAll(futures).OnReady([store, process_db, metadata, strings,
-                            promise = std::make_shared<Promise<void>>(std::move(metadata_written))](
-                               const Status& leaves_written) {
-    if (!leaves_written.has_value()) return promise->Set(leaves_written.error());
+  futures.push_back(FinishSave(futures, store, process_db, side));
+  return futures;
+}
+
+// Once every leaf is written: the OCDBT commit and merge, then the side
+// files with `_METADATA` last (Orbax _write_metadata_after_commits).
+Future<void> BasePyTreeHandler::FinishSave(const std::vector<Future<void>>& leaves_written,
+                                           std::shared_ptr<kvstore::Store> store,
+                                           std::shared_ptr<kvstore::OcdbtStore> process_db,
+                                           std::shared_ptr<const SideFiles> side) {
+  auto promise = std::make_shared<Promise<void>>();
+  Future<void> finished = promise->future();
+  WhenAll(leaves_written).OnReady([store, process_db, side, promise](const Status& written) {
+    if (!written.has_value()) return promise->Set(written.error());
     if (process_db) {
       Status merged = CommitAndMerge(store, *process_db);
       if (!merged.has_value()) return promise->Set(merged.error());
     }
-    if (!strings->empty()) {
-      Status written = store->Write(kStringsFile, AsBytes(strings->dump()), {.atomic = true});
-      if (!written.has_value()) return promise->Set(written.error());
-    }
-    promise->Set(store->Write(kTreeMetadataFile, AsBytes(tree::EncodeTreeMetadata(*metadata)),
-                              {.atomic = true}));
+    promise->Set(side->Write(*store));
   });
-  futures.push_back(std::move(metadata_future));
-  return futures;
+  return finished;
 }
 
 Result<tree::TreeMetadata> BasePyTreeHandler::ReadTreeMetadata(const fs::path& directory) const {

@@ -5,6 +5,7 @@
 // by key path using `_METADATA` (or, for legacy checkpoints, without it).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,7 +15,9 @@
 #include "array/zarr_array.h"
 #include "stowage/future.h"
 #include "stowage/kvstore.h"
+#include "stowage/ocdbt.h"
 #include "stowage/tree.h"
+#include "stowage/type_handler.h"
 #include "tree/tree_metadata.h"
 #include "tree/type_handler.h"
 
@@ -33,6 +36,10 @@ struct BasePyTreeOptions {
   bool use_ocdbt = false;
   bool use_zarr3 = false;
   bool use_compression = true;
+  // What Array and ArrayView leaves are saved as (value_type).
+  ArrayValueType array_value_type = ArrayValueType::kNumpy;
+  // With OCDBT, the largest chunk in bytes (Orbax's default for local files).
+  std::int64_t ocdbt_target_data_file_size = std::int64_t{2} << 30;
   kvstore::FileStoreOptions file;
   array_io::IoOptions io;
   std::shared_ptr<const tree::TypeHandlerRegistry> registry;  // null: built-ins
@@ -45,7 +52,8 @@ class BasePyTreeHandler {
   // Snapshots every leaf, then writes in the background. The returned
   // futures finish when the leaves' data and then `_METADATA` are written.
   // Errors (before anything is written): kInvalidArgument (no leaves,
-  // duplicate names), kUnsupported (a leaf no handler saves, OCDBT/zarr3).
+  // duplicate names, a value_type that does not save the leaf),
+  // kUnsupported (a leaf no handler saves).
   Result<std::vector<Future<void>>> AsyncSave(const std::filesystem::path& directory,
                                               std::vector<LeafToSave> leaves,
                                               nlohmann::ordered_json custom_metadata);
@@ -75,6 +83,13 @@ class BasePyTreeHandler {
   const BasePyTreeOptions& options() const { return options_; }
 
  private:
+  struct SideFiles;
+  Result<std::vector<const tree::TypeHandler*>> ResolveHandlers(
+      const std::vector<LeafToSave>& leaves) const;
+  static Future<void> FinishSave(const std::vector<Future<void>>& leaves_written,
+                                 std::shared_ptr<kvstore::Store> store,
+                                 std::shared_ptr<kvstore::OcdbtStore> process_db,
+                                 std::shared_ptr<const SideFiles> side);
   tree::ParamInfo MakeParamInfo(std::shared_ptr<kvstore::Store> store, tree::KeyPath keypath,
                                 bool raise_missing) const;
 

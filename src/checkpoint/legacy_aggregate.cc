@@ -10,13 +10,8 @@ namespace fs = std::filesystem;
 namespace {
 
 Result<std::vector<tree::MsgpackLeaf>> DecodeFile(const fs::path& path, std::uint64_t max_bytes) {
-  STOWAGE_ASSIGN_OR_RETURN(std::uint64_t size, kvstore::FileSize(path));
-  if (max_bytes != 0 && size > max_bytes) {
-    return ResourceExhaustedError(path.string() + " holds " + std::to_string(size) +
-                                  " bytes, more than the limit of " + std::to_string(max_bytes));
-  }
-  Bytes bytes(size);
-  STOWAGE_RETURN_IF_ERROR(kvstore::ReadFileInto(path, bytes));
+  STOWAGE_ASSIGN_OR_RETURN(Bytes bytes,
+                           kvstore::ReadWholeFile(path, max_bytes != 0 ? max_bytes : UINT64_MAX));
   return tree::DecodeMsgpackCheckpoint(bytes, path.string(), max_bytes);
 }
 

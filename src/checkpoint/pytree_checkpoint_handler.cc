@@ -38,9 +38,11 @@ RestoreArgs ArgsFor(const PyTreeRestoreArgs& args, const std::string& name) {
   return it == args.restore_args.end() ? RestoreArgs{} : it->second;
 }
 
+// The restored tree; in a partial restore (`of_entries` entries in all),
+// unselected sequence elements before selected ones are None.
 Result<Tree> Unflattened(std::vector<std::pair<tree::KeyPath, Tree>> nodes,
-                         const std::string& where) {
-  auto tree = tree::Unflatten(std::move(nodes));
+                         const std::string& where, bool partial, std::size_t of_entries) {
+  auto tree = tree::Unflatten(std::move(nodes), partial ? of_entries : 0);
   if (!tree.has_value()) return tree.error().WithContext(where);
   return std::move(*tree);
 }
@@ -65,6 +67,7 @@ struct PyTreeCheckpointHandler::Impl {
   PyTreeCheckpointHandlerOptions options;
   std::unique_ptr<ThreadPool> own_pool;  // when options.num_threads > 0
   std::unique_ptr<checkpoint::BasePyTreeHandler> base;
+  Status registry_status;  // why options.type_handlers cannot be used, if so
 
   explicit Impl(PyTreeCheckpointHandlerOptions opts) : options(std::move(opts)) {
     if (options.num_threads > 0) own_pool = std::make_unique<ThreadPool>(options.num_threads);
@@ -72,10 +75,18 @@ struct PyTreeCheckpointHandler::Impl {
     base_options.use_ocdbt = options.use_ocdbt;
     base_options.use_zarr3 = options.use_zarr3;
     base_options.use_compression = options.compression == Compression::kZstd;
+    base_options.array_value_type = options.array_value_type;
     base_options.file.fsync = options.fsync;
     base_options.io.pool = own_pool.get();
     base_options.io.progress = options.progress;
     base_options.io.limits.max_bytes = options.max_restore_bytes;
+    auto registry = tree::TypeHandlerRegistry::WithBuiltins(options.type_handlers);
+    if (registry.has_value()) {
+      base_options.registry =
+          std::make_shared<const tree::TypeHandlerRegistry>(std::move(*registry));
+    } else {
+      registry_status = registry.error();
+    }
     base = std::make_unique<checkpoint::BasePyTreeHandler>(std::move(base_options));
   }
 };
@@ -93,6 +104,7 @@ const PyTreeCheckpointHandlerOptions& PyTreeCheckpointHandler::options() const {
 
 Result<std::vector<Future<void>>> PyTreeCheckpointHandler::AsyncSave(const fs::path& directory,
                                                                      PyTreeSaveArgs args) {
+  STOWAGE_RETURN_IF_ERROR(impl_->registry_status);
   std::vector<checkpoint::LeafToSave> leaves;
   for (auto& [path, node] : tree::FlattenMutable(args.item)) {
     checkpoint::LeafToSave leaf{path, std::string(), {}, {}};
@@ -116,6 +128,7 @@ Status PyTreeCheckpointHandler::Save(const fs::path& directory, PyTreeSaveArgs a
 
 Result<Tree> PyTreeCheckpointHandler::Restore(const fs::path& directory,
                                               const PyTreeRestoreArgs& args) const {
+  STOWAGE_RETURN_IF_ERROR(impl_->registry_status);
   std::error_code ec;
   if (!fs::is_directory(directory, ec)) {
     return NotFoundError("requested directory for restore does not exist at " + directory.string());
@@ -144,7 +157,7 @@ Result<Tree> PyTreeCheckpointHandler::Restore(const fs::path& directory,
                        : impl_->base->RestoreEntry(directory, store, metadata, entry, leaf_args));
     nodes.emplace_back(entry.keypath, std::move(node));
   }
-  return Unflattened(std::move(nodes), where);
+  return Unflattened(std::move(nodes), where, !args.keys.empty(), metadata.entries.size());
 }
 
 // Before `_METADATA` (Orbax until 2023): the aggregate file gives the tree;
@@ -175,7 +188,14 @@ Result<Tree> PyTreeCheckpointHandler::RestoreLegacyTree(
       nodes.emplace_back(leaf.path, std::move(node));
     }
   }
-  return Unflattened(std::move(nodes), where);
+  return Unflattened(std::move(nodes), where, !args.keys.empty(), names.size());
+}
+
+Result<Leaf> PyTreeCheckpointHandler::RestoreLegacyLeaf(const fs::path& directory,
+                                                        const std::string& name,
+                                                        const RestoreArgs& args) const {
+  STOWAGE_RETURN_IF_ERROR(impl_->registry_status);
+  return impl_->base->RestoreLegacyLeaf(directory, name, args);
 }
 
 Status PyTreeCheckpointHandler::Finalize(const fs::path&) { return OkStatus(); }

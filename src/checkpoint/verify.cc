@@ -4,6 +4,7 @@
 #include "stowage/array_checkpoint_handler.h"
 #include "stowage/inspect.h"
 #include "stowage/ocdbt.h"
+#include "tree/pytree.h"
 
 namespace stowage {
 namespace fs = std::filesystem;
@@ -44,7 +45,9 @@ void VerifyDatabase(const fs::path& directory, const std::string& root, VerifyRe
 }
 
 void VerifyLeaf(const fs::path& directory, const LeafInfo& leaf, VerifyReport& report) {
-  if (leaf.problem == "stored in the legacy msgpack aggregate file") {
+  bool holds_array =
+      !tree::IsEmptyNodeTypestr(leaf.value_type) && leaf.value_type != tree::kStringTypestr;
+  if (!holds_array || leaf.problem == "stored in the legacy msgpack aggregate file") {
     ++report.skipped;
     return;
   }

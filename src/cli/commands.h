@@ -21,6 +21,7 @@ struct ImportOptions {
   bool ocdbt = false;     // store a .npy array inside an OCDBT database
   bool no_ocdbt = false;  // store a .npz tree as zarr folders instead of OCDBT
   bool zarr3 = false;     // store it as zarr3 with the sharding codec
+  bool jax = false;       // record arrays as single-device jax.Arrays
   bool force = false;
   bool no_fsync = false;
   std::size_t threads = 0;

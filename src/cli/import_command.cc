@@ -43,6 +43,7 @@ Status ImportTree(const ImportOptions& options) {
   handler_options.num_threads = options.threads;
   handler_options.use_ocdbt = !options.no_ocdbt;
   handler_options.use_zarr3 = options.zarr3;
+  if (options.jax) handler_options.array_value_type = ArrayValueType::kJaxArray;
   handler_options.fsync = kvstore::FsyncPolicy::kNone;  // fsynced once, at commit
   PyTreeSaveArgs args{std::move(tree), {}, nullptr};
   if (!options.dtype.empty() || options.chunk_bytes) {
@@ -79,6 +80,7 @@ Status RunImport(const ImportOptions& options) {
   handler_options.num_threads = options.threads;
   handler_options.use_ocdbt = options.ocdbt;
   handler_options.use_zarr3 = options.zarr3;
+  if (options.jax) handler_options.array_value_type = ArrayValueType::kJaxArray;
   // Files are fsynced once, at commit, by the checkpointer.
   handler_options.fsync = kvstore::FsyncPolicy::kNone;
   handler_options.progress = progress.Callback();

@@ -33,6 +33,8 @@ void AddImport(CLI::App& app, ImportOptions& o) {
                 "store the array in an OCDBT database (as Orbax's PyTree handler)");
   cmd->add_flag("--no-ocdbt", o.no_ocdbt, "store a .npz tree as zarr folders, not in OCDBT");
   cmd->add_flag("--zarr3", o.zarr3, "store arrays as zarr3 with the sharding codec");
+  cmd->add_flag("--jax", o.jax,
+                "record arrays as jax.Arrays on cpu:0 (with _sharding), as Orbax saves them");
   cmd->add_flag("--force", o.force, "replace an existing checkpoint");
   cmd->add_flag("--no-fsync", o.no_fsync, "skip fsync (faster, not crash-safe)");
   cmd->add_option("--threads", o.threads, "worker threads (0 = one per core)");

@@ -102,6 +102,17 @@ Status ReadFileInto(const fs::path& path, std::span<std::byte> out) {
   return OkStatus();
 }
 
+Result<Bytes> ReadWholeFile(const fs::path& path, std::uint64_t max_bytes) {
+  STOWAGE_ASSIGN_OR_RETURN(std::uint64_t size, FileSize(path));
+  if (size > max_bytes) {
+    return ResourceExhaustedError(path.string() + " holds " + std::to_string(size) +
+                                  " bytes, more than the limit of " + std::to_string(max_bytes));
+  }
+  Bytes bytes(size);
+  STOWAGE_RETURN_IF_ERROR(ReadFileInto(path, bytes));
+  return bytes;
+}
+
 Status WriteFile(const fs::path& path, std::span<const std::byte> data, bool sync) {
   FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.get() < 0) return OsError(errno, "open", path);

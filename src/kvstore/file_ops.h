@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "stowage/bytes.h"
 #include "stowage/error.h"
 
 namespace stowage::kvstore {
@@ -51,6 +52,11 @@ Result<std::uint64_t> FileSize(const std::filesystem::path& path);
 // Reads the whole file at `path` into `out`, which must be exactly its size.
 // Errors: kNotFound, kDataLoss (size differs), kIo.
 Status ReadFileInto(const std::filesystem::path& path, std::span<std::byte> out);
+
+// Reads the whole file at `path`, refusing (kResourceExhausted, naming the
+// file and the limit) one larger than `max_bytes` before allocating.
+// Errors: also those of ReadFileInto.
+Result<Bytes> ReadWholeFile(const std::filesystem::path& path, std::uint64_t max_bytes);
 
 // Writes `data` to `path` (created or truncated) with large writes; fsyncs
 // the file when `sync` is true. On failure the file may hold partial data.

@@ -1,6 +1,7 @@
 #include "tree/array_type_handlers.h"
 
 #include "array/chunk_shape.h"
+#include "base/python_json.h"
 
 namespace stowage::tree {
 namespace {
@@ -26,24 +27,45 @@ Result<std::shared_ptr<const Array>> Snapshot(Leaf leaf) {
   return InvalidArgumentError("string leaves are not arrays");
 }
 
-Result<Future<void>> WriteArrayLeaf(const ParamInfo& info, Leaf leaf, const SaveArgs& args) {
+// Orbax's calculate_chunk_byte_size: with OCDBT no chunk outgrows a data file.
+std::optional<std::int64_t> ChunkByteSize(const ParamInfo& info, const Array& array, DType stored,
+                                          std::optional<std::int64_t> requested) {
+  std::int64_t cap = info.ocdbt_target_data_file_size;
+  if (cap <= 0) return requested;
+  if (requested) return std::min(*requested, cap);
+  auto bytes = array.num_elements() * static_cast<std::int64_t>(ItemSize(stored));
+  return bytes > cap ? std::optional<std::int64_t>(cap) : std::nullopt;
+}
+
+// Starts writing `leaf` as a zarr v2 or zarr3 array, with Orbax's chunking.
+// The metadata records the write and chunk shapes.
+Result<SerializedLeaf> WriteArrayLeaf(const ParamInfo& info, Leaf leaf, const SaveArgs& args) {
   STOWAGE_ASSIGN_OR_RETURN(auto snapshot, Snapshot(std::move(leaf)));
   DType stored = args.dtype.value_or(snapshot->dtype());
+  auto chunk_bytes = ChunkByteSize(info, *snapshot, stored, args.chunk_byte_size);
   auto chunks = array_io::ChooseChunkShape(snapshot->shape(), snapshot->shape(), stored,
-                                           args.chunk_byte_size, args.shard_axes);
+                                           chunk_bytes, args.shard_axes);
   if (!chunks.has_value()) return chunks.error().WithContext("saving \"" + info.name + "\"");
+  SavedLeafMetadata metadata{snapshot->shape(), *chunks, {}};
   if (info.use_zarr3) {
-    auto spec =
-        array_io::OrbaxZarr3WriteSpec(snapshot->shape(), snapshot->shape(), stored,
-                                      args.chunk_byte_size, args.shard_axes, info.use_compression);
+    auto spec = array_io::OrbaxZarr3WriteSpec(snapshot->shape(), snapshot->shape(), stored,
+                                              chunk_bytes, args.shard_axes, info.use_compression);
     if (!spec.has_value()) return spec.error().WithContext("saving \"" + info.name + "\"");
     spec->dtype = args.dtype;
-    return array_io::WriteZarr3ArrayAsync(info.store, info.name, std::move(snapshot),
-                                          std::move(*spec), info.io);
+    return SerializedLeaf{array_io::WriteZarr3ArrayAsync(info.store, info.name, std::move(snapshot),
+                                                         std::move(*spec), info.io),
+                          std::move(metadata)};
   }
   array_io::ZarrWriteSpec spec{*chunks, CompressorFor(info.use_compression), args.dtype};
-  return array_io::WriteZarrArrayAsync(info.store, info.name, std::move(snapshot), std::move(spec),
-                                       info.io);
+  return SerializedLeaf{array_io::WriteZarrArrayAsync(info.store, info.name, std::move(snapshot),
+                                                      std::move(spec), info.io),
+                        std::move(metadata)};
+}
+
+// Only jax.Arrays record their shapes and sharding (Orbax jax_array_handlers.py).
+Result<SerializedLeaf> WithoutSideMetadata(Result<SerializedLeaf> written) {
+  if (written.has_value()) written->metadata = {};
+  return written;
 }
 
 // True when the leaf is stored as zarr3: `zarr.json` present, `.zarray` not.
@@ -87,9 +109,9 @@ class NumpyHandler : public TypeHandler {
   bool Accepts(const Leaf& leaf) const override {
     return std::holds_alternative<Array>(leaf) || std::holds_alternative<ArrayView>(leaf);
   }
-  Result<Future<void>> Serialize(const ParamInfo& info, Leaf leaf,
-                                 const SaveArgs& args) const override {
-    return WriteArrayLeaf(info, std::move(leaf), args);
+  Result<SerializedLeaf> Serialize(const ParamInfo& info, Leaf leaf,
+                                   const SaveArgs& args) const override {
+    return WithoutSideMetadata(WriteArrayLeaf(info, std::move(leaf), args));
   }
   Result<Leaf> Deserialize(const ParamInfo& info, const RestoreArgs& args) const override {
     STOWAGE_ASSIGN_OR_RETURN(Array array, ReadArrayLeaf(info, args));
@@ -101,9 +123,9 @@ class ScalarHandler : public TypeHandler {
  public:
   std::string_view typestr() const override { return kScalarTypestr; }
   bool Accepts(const Leaf& leaf) const override { return std::holds_alternative<Scalar>(leaf); }
-  Result<Future<void>> Serialize(const ParamInfo& info, Leaf leaf,
-                                 const SaveArgs& args) const override {
-    return WriteArrayLeaf(info, std::move(leaf), args);
+  Result<SerializedLeaf> Serialize(const ParamInfo& info, Leaf leaf,
+                                   const SaveArgs& args) const override {
+    return WithoutSideMetadata(WriteArrayLeaf(info, std::move(leaf), args));
   }
   Result<Leaf> Deserialize(const ParamInfo& info, const RestoreArgs& args) const override {
     STOWAGE_ASSIGN_OR_RETURN(Array array, ReadArrayLeaf(info, args));
@@ -111,20 +133,32 @@ class ScalarHandler : public TypeHandler {
   }
 };
 
-// Restores arrays Orbax saved from jax.Array leaves as host arrays (stowage
-// has no devices); it saves nothing.
-class JaxArrayReadHandler : public NumpyHandler {
+// Saves arrays as Orbax saves a jax.Array on one device ("cpu:0"): the same
+// zarr array, plus its write and chunk shapes and its sharding for the side
+// files. Restores them as host arrays (stowage has no devices).
+class JaxArrayHandler : public NumpyHandler {
  public:
   std::string_view typestr() const override { return kJaxArrayTypestr; }
-  bool Accepts(const Leaf&) const override { return false; }
+  Result<SerializedLeaf> Serialize(const ParamInfo& info, Leaf leaf,
+                                   const SaveArgs& args) const override {
+    STOWAGE_ASSIGN_OR_RETURN(SerializedLeaf written, WriteArrayLeaf(info, std::move(leaf), args));
+    written.metadata.sharding = SingleDeviceShardingJson();
+    return written;
+  }
 };
 
 }  // namespace
 
 std::shared_ptr<const TypeHandler> NewNumpyHandler() { return std::make_shared<NumpyHandler>(); }
 std::shared_ptr<const TypeHandler> NewScalarHandler() { return std::make_shared<ScalarHandler>(); }
-std::shared_ptr<const TypeHandler> NewJaxArrayReadHandler() {
-  return std::make_shared<JaxArrayReadHandler>();
+std::shared_ptr<const TypeHandler> NewJaxArrayHandler() {
+  return std::make_shared<JaxArrayHandler>();
+}
+
+std::string SingleDeviceShardingJson() {
+  nlohmann::ordered_json sharding = {{"sharding_type", "SingleDeviceSharding"},
+                                     {"device_str", "cpu:0"}};
+  return DumpPythonJson(sharding);
 }
 
 }  // namespace stowage::tree

@@ -22,6 +22,10 @@ const Tree* Tree::Find(std::string_view key) const {
   return nullptr;
 }
 
+Tree* Tree::Find(std::string_view key) {
+  return const_cast<Tree*>(static_cast<const Tree&>(*this).Find(key));
+}
+
 Tree& Tree::Append(Tree child) {
   if (is_none()) node_ = Sequence{};
   return std::get<Sequence>(node_).emplace_back(std::move(child));
@@ -64,7 +68,7 @@ std::string PathText(const KeyPath& path, std::size_t depth) {
 }
 
 // Descends one key from `node`, creating what the key type asks for.
-Result<Tree*> Child(Tree& node, const KeyPath& path, std::size_t depth) {
+Result<Tree*> Child(Tree& node, const KeyPath& path, std::size_t depth, std::size_t gap_limit) {
   const KeyEntry& key = path[depth];
   if (key.type == KeyType::kDict) {
     if (!node.is_none() && !node.is_map()) {
@@ -80,11 +84,12 @@ Result<Tree*> Child(Tree& node, const KeyPath& path, std::size_t depth) {
   std::size_t index = 0;
   auto [end, ec] = std::from_chars(key.key.data(), key.key.data() + key.key.size(), index);
   std::size_t size = node.is_sequence() ? node.sequence().size() : 0;
-  if (ec != std::errc() || end != key.key.data() + key.key.size() || index > size) {
+  bool in_gap = index > size && index < gap_limit;
+  if (ec != std::errc() || end != key.key.data() + key.key.size() || (index > size && !in_gap)) {
     return DataLossError("key path " + PathText(path, depth + 1) + ": sequence index \"" + key.key +
                          "\" does not follow " + std::to_string(size) + " elements");
   }
-  if (index == size) return &node.Append(Tree());
+  while (node.is_none() || node.sequence().size() <= index) node.Append(Tree());
   return &node.sequence()[index];
 }
 
@@ -121,7 +126,7 @@ bool IsEmptyNodeTypestr(std::string_view typestr) {
          typestr == "None";
 }
 
-Result<Tree> Unflatten(std::vector<std::pair<KeyPath, Tree>> nodes) {
+Result<Tree> Unflatten(std::vector<std::pair<KeyPath, Tree>> nodes, std::size_t gap_limit) {
   Tree root;
   for (auto& [path, value] : nodes) {
     if (path.empty()) {
@@ -130,7 +135,7 @@ Result<Tree> Unflatten(std::vector<std::pair<KeyPath, Tree>> nodes) {
     }
     Tree* node = &root;
     for (std::size_t depth = 0; depth < path.size(); ++depth) {
-      STOWAGE_ASSIGN_OR_RETURN(node, Child(*node, path, depth));
+      STOWAGE_ASSIGN_OR_RETURN(node, Child(*node, path, depth, gap_limit));
     }
     if (!node->is_none()) {
       return DataLossError("key path " + PathText(path, path.size()) + " appears twice");

@@ -39,9 +39,11 @@ Tree EmptyNodeOf(std::string_view typestr);
 bool IsEmptyNodeTypestr(std::string_view typestr);
 
 // Builds a tree holding `nodes` at their key paths: kDict keys make maps,
-// kSequence keys make sequences (indices must be consecutive from 0).
-// Errors: kDataLoss naming the key path when paths conflict (a leaf and a
-// subtree at one path, a map key under a sequence, a gap in indices).
-Result<Tree> Unflatten(std::vector<std::pair<KeyPath, Tree>> nodes);
+// kSequence keys make sequences (indices consecutive from 0, except that
+// indices below `gap_limit` may skip elements, which become None: a partial
+// restore of a sequence). Errors: kDataLoss naming the key path when paths
+// conflict (a leaf and a subtree at one path, a map key under a sequence, a
+// gap in indices).
+Result<Tree> Unflatten(std::vector<std::pair<KeyPath, Tree>> nodes, std::size_t gap_limit = 0);
 
 }  // namespace stowage::tree

@@ -8,6 +8,7 @@ aggregates and a pre-Orbax Flax file included).
 
 Skips (77) without the CLI or numpy/zarr.
 """
+import base64
 import hashlib
 import json
 import os
@@ -78,6 +79,37 @@ class TreeCliTest(unittest.TestCase):
         for key, want in tree.items():
             array = zarr.open(os.path.join(self.path("ck"), key.replace("/", ".")), mode="r")
             self.assertTrue(np.array_equal(array[...], want), key)
+
+    def test_jax_flag_writes_orbax_sharding_and_array_metadatas(self):
+        tree = sample_tree()
+        np.savez(self.path("in.npz"), **tree)
+        result = run_stowage("import", self.path("in.npz"), self.path("ck"), "--jax", "-q")
+        self.assertEqual(result.returncode, 0, result.stderr.decode())
+        names = sorted(key.replace("/", ".") for key in tree)
+        with open(self.path("ck/_sharding")) as f:
+            sharding = json.load(f)
+        # Keys: URL-safe base64 of the param names (Orbax tensorstore_utils).
+        self.assertEqual(sorted(sharding),
+                         sorted(base64.urlsafe_b64encode(n.encode()).decode() for n in names))
+        for value in sharding.values():
+            self.assertEqual(json.loads(value),
+                             {"sharding_type": "SingleDeviceSharding", "device_str": "cpu:0"})
+        with open(self.path("ck/array_metadatas/process_0")) as f:
+            records = [r["array_metadata"] for r in json.load(f)["array_metadatas"]]
+        self.assertEqual([r["param_name"] for r in records], names)  # flatten order
+        for record in records:
+            shape = list(tree[record["param_name"].replace(".", "/")].shape)
+            self.assertEqual(record["write_shape"], shape)
+            self.assertEqual(record["chunk_shape"], [max(d, 1) for d in shape])
+        with open(self.path("ck/_METADATA")) as f:
+            metadata = json.load(f)["tree_metadata"]
+        for entry in metadata.values():
+            self.assertEqual(entry["value_metadata"]["value_type"], "jax.Array")
+        result = run_stowage("export", self.path("ck"), "-o", self.path("back.npz"), "-q")
+        self.assertEqual(result.returncode, 0, result.stderr.decode())
+        back = np.load(self.path("back.npz"))
+        for key, want in tree.items():
+            self.assertTrue(np.array_equal(back[key], want), key)
 
     def test_every_fixture_directory_restores_as_a_tree(self):
         summary_path = os.path.join(FIXTURES, "DECODED_SUMMARY.json")

@@ -1,0 +1,55 @@
+#include "stowage/json_checkpoint_handler.h"
+
+#include "base/bytes.h"
+#include "base/python_json.h"
+#include "kvstore/file_ops.h"
+
+namespace stowage {
+namespace fs = std::filesystem;
+
+JsonCheckpointHandler::JsonCheckpointHandler(std::string filename, kvstore::FsyncPolicy fsync)
+    : filename_(filename.empty() ? "metadata" : std::move(filename)), fsync_(fsync) {}
+
+Result<std::vector<Future<void>>> JsonCheckpointHandler::AsyncSave(const fs::path& directory,
+                                                                   JsonSaveArgs args) {
+  std::string text = DumpPythonJson(args.item);
+  kvstore::FileStoreOptions options;
+  options.fsync = fsync_;
+  auto store = kvstore::OpenFileStore(directory, options);
+  STOWAGE_RETURN_IF_ERROR(store->Write(filename_, AsBytes(text), {.atomic = true}));
+  std::vector<Future<void>> futures;
+  futures.push_back(Future<void>::Ready(OkStatus()));
+  return futures;
+}
+
+Status JsonCheckpointHandler::Save(const fs::path& directory, JsonSaveArgs args) {
+  STOWAGE_ASSIGN_OR_RETURN(auto futures, AsyncSave(directory, std::move(args)));
+  return WaitAll(futures);
+}
+
+Result<nlohmann::ordered_json> JsonCheckpointHandler::Restore(const fs::path& directory,
+                                                              const JsonRestoreArgs&) const {
+  return ReadJsonFile(directory / filename_);
+}
+
+Status JsonCheckpointHandler::Finalize(const fs::path&) { return OkStatus(); }
+
+void JsonCheckpointHandler::Close() {}
+
+Result<nlohmann::ordered_json> ReadJsonFile(const fs::path& file) {
+  auto bytes = kvstore::ReadWholeFile(file, JsonCheckpointHandler::kMaxFileBytes);
+  if (!bytes.has_value()) {
+    if (bytes.error().code() == ErrorCode::kResourceExhausted) {
+      return DataLossError(bytes.error().message());
+    }
+    return bytes.error();
+  }
+  auto json =
+      nlohmann::ordered_json::parse(reinterpret_cast<const char*>(bytes->data()),
+                                    reinterpret_cast<const char*>(bytes->data()) + bytes->size(),
+                                    nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return DataLossError(file.string() + ": not valid JSON");
+  return json;
+}
+
+}  // namespace stowage
