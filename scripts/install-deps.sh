@@ -8,6 +8,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libzstd-dev libblosc-dev zlib1g-dev liblz4-dev libisal-dev
   nlohmann-json3-dev libcli11-dev libzip-dev libmsgpack-cxx-dev
+  libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-zarr python3-numcodecs
   clang-format
 )

@@ -2,8 +2,10 @@
 """Fails when a source file #includes a header from a higher layer.
 
 Layers, lowest first (docs/design.md): base -> codec -> kvstore -> zarr ->
-array, npy -> tree -> checkpoint -> cli. Folders under src/ are layers; a
-public header declares its layer on its first line ("// stowage layer: X").
+array, npy -> tree -> checkpoint -> cli; mpi (optional, built only when
+CMake finds MPI) sits at rank 1 beside codec and may include only base.
+Folders under src/ are layers; a public header declares its layer on its
+first line ("// stowage layer: X").
 The CLI may include only public headers, npy/ and cli/. CMake alone would
 accept cycles between the per-layer libraries, so CI runs this.
 """
@@ -11,8 +13,8 @@ import pathlib
 import re
 import sys
 
-RANK = {"base": 0, "codec": 1, "kvstore": 2, "zarr": 3, "array": 4, "npy": 4,
-        "tree": 5, "checkpoint": 6, "cli": 7}
+RANK = {"base": 0, "codec": 1, "mpi": 1, "kvstore": 2, "zarr": 3, "array": 4,
+        "npy": 4, "tree": 5, "checkpoint": 6, "cli": 7}
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

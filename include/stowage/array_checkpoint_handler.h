@@ -13,6 +13,7 @@
 // Thread safety: one save or restore at a time per handler.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -21,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "stowage/coordinator.h"
 #include "stowage/future.h"
 #include "stowage/kvstore.h"
 #include "stowage/tree.h"
@@ -54,6 +56,10 @@ struct ArrayCheckpointHandlerOptions {
   std::function<void(std::uint64_t bytes)> progress;
   // Largest array or chunk a restore may allocate; 0 = physical memory.
   std::uint64_t max_restore_bytes = 0;
+  // The processes saving a ShardedArray item together (null: this process
+  // alone), and the longest a collective step may wait.
+  std::shared_ptr<Coordinator> coordinator;
+  std::chrono::milliseconds collective_timeout = std::chrono::minutes(20);
 };
 
 // Orbax `ArraySaveArgs(item, save_args)`.
@@ -116,6 +122,11 @@ class ArrayCheckpointHandler {
   void Close();
 
   const ArrayCheckpointHandlerOptions& options() const;
+
+  // The processes saving together (a single-process one when none was set),
+  // and how long a collective step may wait.
+  Coordinator& coordinator() const;
+  std::chrono::milliseconds collective_timeout() const { return options().collective_timeout; }
 
  private:
   struct Impl;

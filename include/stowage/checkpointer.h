@@ -20,15 +20,18 @@
 // optionally `ItemHandlers() -> nlohmann::ordered_json` (composites).
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "stowage/coordinator.h"
 #include "stowage/future.h"
 #include "stowage/kvstore.h"
 
@@ -60,6 +63,36 @@ void AbandonAtomicSave(const std::filesystem::path& temporary);
 // kInvalidArgument (an unfinished temporary directory).
 Status CheckFinalized(const std::filesystem::path& directory);
 
+// The processes saving one checkpoint together and how long a collective
+// step may wait: the handler's (its `coordinator()` and
+// `collective_timeout()`), or this process alone.
+struct SaveGroup {
+  Coordinator* coordinator;
+  std::chrono::milliseconds timeout;
+};
+template <typename Handler>
+SaveGroup SaveGroupOf(const Handler& handler) {
+  if constexpr (requires { handler.coordinator(); }) {
+    return {&handler.coordinator(), handler.collective_timeout()};
+  } else {
+    return {nullptr, std::chrono::milliseconds(0)};
+  }
+}
+
+// Multi-process forms of the steps above: the primary process creates,
+// commits or abandons the temporary directory, and every process learns
+// the outcome (a failure anywhere is an error everywhere). With a null
+// coordinator they are the single-process steps. CommitGroupSave takes this
+// process's outcome of writing and commits only if all succeeded.
+Result<std::filesystem::path> BeginGroupSave(const std::filesystem::path& directory,
+                                             const CheckpointSaveOptions& options,
+                                             const SaveGroup& group);
+Status CommitGroupSave(const std::filesystem::path& temporary,
+                       const std::filesystem::path& directory,
+                       const nlohmann::ordered_json& item_handlers,
+                       const CheckpointSaveOptions& options, const SaveGroup& group,
+                       const Status& written);
+
 // What `_CHECKPOINT_METADATA.item_handlers` records for `handler`'s last
 // save: its typestr, or the item -> typestr map of a composite handler.
 template <typename Handler>
@@ -81,16 +114,15 @@ class Checkpointer {
 
   // Saves `args` to `directory` atomically (see the file comment). On error
   // nothing is left at `directory` (or the previous checkpoint is intact).
+  // With a handler saving over several processes, every process calls Save
+  // with its part; all return the same outcome.
   Status Save(const std::filesystem::path& directory, typename Handler::SaveArgsType args,
               const CheckpointSaveOptions& options = {}) {
-    STOWAGE_ASSIGN_OR_RETURN(auto temporary, internal::BeginAtomicSave(directory, options));
-    Status status = SaveInto(temporary, std::move(args));
-    if (status.has_value()) {
-      status = internal::CommitAtomicSave(temporary, directory, internal::ItemHandlersOf(handler_),
-                                          options);
-    }
-    if (!status.has_value()) internal::AbandonAtomicSave(temporary);
-    return status;
+    internal::SaveGroup group = internal::SaveGroupOf(handler_);
+    STOWAGE_ASSIGN_OR_RETURN(auto temporary, internal::BeginGroupSave(directory, options, group));
+    Status written = SaveInto(temporary, std::move(args));
+    return internal::CommitGroupSave(temporary, directory, internal::ItemHandlersOf(handler_),
+                                     options, group, written);
   }
 
   // Restores a finalized checkpoint. Errors: those of CheckFinalized and of

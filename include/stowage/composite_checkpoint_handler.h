@@ -12,6 +12,7 @@
 // `<item>/data.json`) as JSON.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -96,6 +97,11 @@ class CompositeCheckpointHandler {
   // Kept for the Orbax protocol (nothing left to do).
   Status Finalize(const std::filesystem::path& directory);
   void Close();
+
+  // The processes saving together (options.pytree.coordinator; JSON items
+  // are written by process 0), and how long a collective step may wait.
+  Coordinator& coordinator() const { return pytree_.coordinator(); }
+  std::chrono::milliseconds collective_timeout() const { return pytree_.collective_timeout(); }
 
  private:
   CompositeCheckpointHandlerOptions options_;

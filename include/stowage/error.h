@@ -27,6 +27,8 @@ enum class ErrorCode : int {
   kAlreadyExists = 8,      // refusing to overwrite
   kResourceExhausted = 9,  // input asks for more than a configured limit
   kInternal = 10,          // a broken invariant inside stowage (a bug)
+  kDeadlineExceeded = 11,  // a collective step across processes timed out
+  kAborted = 12,           // another process failed, so this one gave up too
 };
 
 // The lower-case name of a code, e.g. "data loss".
@@ -60,6 +62,8 @@ Error IoError(std::string message);
 Error AlreadyExistsError(std::string message);
 Error ResourceExhaustedError(std::string message);
 Error InternalError(std::string message);
+Error DeadlineExceededError(std::string message);
+Error AbortedError(std::string message);
 
 // Holds either a value of type T or an Error. Names follow std::expected.
 template <typename T>

@@ -14,6 +14,7 @@
 // Thread safety: one save or restore at a time per handler.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "stowage/array_checkpoint_handler.h"
+#include "stowage/coordinator.h"
 #include "stowage/future.h"
 #include "stowage/kvstore.h"
 #include "stowage/tree.h"
@@ -57,6 +59,14 @@ struct PyTreeCheckpointHandlerOptions {
   std::function<void(std::uint64_t bytes)> progress;
   // Largest array or chunk a restore may allocate; 0 = physical memory.
   std::uint64_t max_restore_bytes = 0;
+  // The processes saving this checkpoint together (null: this process
+  // alone). Each writes its own shards of ShardedArray leaves; process 0
+  // writes everything else and finalizes. Every process must call the same
+  // saves with trees of the same structure.
+  std::shared_ptr<Coordinator> coordinator;
+  // The longest any collective step of a save may wait for the other
+  // processes (kDeadlineExceeded after it).
+  std::chrono::milliseconds collective_timeout = std::chrono::minutes(20);
 };
 
 // Orbax `PyTreeSave` / `StandardSave`.
@@ -123,6 +133,11 @@ class PyTreeCheckpointHandler {
   void Close();
 
   const PyTreeCheckpointHandlerOptions& options() const;
+
+  // The processes saving together (a single-process one when none was set),
+  // and how long a collective step may wait.
+  Coordinator& coordinator() const;
+  std::chrono::milliseconds collective_timeout() const { return options().collective_timeout; }
 
  private:
   friend class ArrayCheckpointHandler;  // reads its legacy single-array layouts

@@ -8,6 +8,7 @@
 // Thread safety: one save or restore at a time per handler.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,9 @@ class StandardCheckpointHandler {
   void Close();
 
   const PyTreeCheckpointHandlerOptions& options() const { return pytree_.options(); }
+  // The processes saving together, and how long a collective step may wait.
+  Coordinator& coordinator() const { return pytree_.coordinator(); }
+  std::chrono::milliseconds collective_timeout() const { return pytree_.collective_timeout(); }
 
  private:
   PyTreeCheckpointHandler pytree_;

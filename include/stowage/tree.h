@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "stowage/array.h"
+#include "stowage/sharding.h"
 
 namespace stowage {
 
@@ -47,10 +48,12 @@ class Scalar {
 
 // What a leaf of a checkpoint tree holds: an owned array (saved without a
 // copy), a view of caller memory (copied when a save snapshots it), a
-// scalar, or a string.
-using Leaf = std::variant<Array, ArrayView, Scalar, std::string>;
+// scalar, a string, or this process's part of an array sharded over
+// processes (saved as Orbax saves a jax.Array).
+using Leaf = std::variant<Array, ArrayView, Scalar, std::string, ShardedArray>;
 
-// The shape, dtype and bytes of an array or scalar leaf; nullptr for strings.
+// The shape, dtype and bytes of an array or scalar leaf (and of a sharded
+// array whose one shard is the whole array); nullptr otherwise.
 const ArrayView* ArrayViewOf(const Leaf& leaf, ArrayView& storage);
 
 // A checkpoint tree, after a JAX pytree: string-keyed maps (kept in
@@ -128,6 +131,10 @@ struct RestoreArgs {
   // Read missing chunks as the fill value even when the checkpoint says all
   // data was written (Orbax raises in that case; so does stowage by default).
   bool allow_missing_chunks = false;
+  // Restore as a ShardedArray holding this process's box of `sharding`
+  // (reading only the chunks overlapping it); its process count must be
+  // the restoring job's. Unset: the whole array.
+  std::optional<Sharding> sharding;
 };
 
 }  // namespace stowage

@@ -40,7 +40,8 @@ class CustomTypeHandler {
   // Stores `leaf` under keys starting with `param_name + "/"` in `store`
   // (the checkpoint's directory, or its OCDBT database). May return before
   // the write is done; the future reports it. `leaf` may borrow caller
-  // memory (an ArrayView) only until Save returns.
+  // memory (an ArrayView) only until Save returns. In a multi-process save
+  // only process 0 calls it.
   virtual Result<Future<void>> Save(std::shared_ptr<kvstore::Store> store,
                                     std::string_view param_name, Leaf leaf,
                                     const SaveArgs& args) const = 0;

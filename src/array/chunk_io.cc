@@ -1,8 +1,9 @@
 #include "array/chunk_io.h"
 
+#include <limits>
+
 #include "array/box_copy.h"
 #include "array/parallel_for.h"
-#include "base/bytes.h"
 #include "base/thread_pool.h"
 
 namespace stowage::array_io {
@@ -12,6 +13,36 @@ ThreadPool& PoolOf(const IoOptions& options) {
   return options.pool ? *options.pool : ThreadPool::Default();
 }
 
+std::size_t Elements(const Shape& shape) {
+  return static_cast<std::size_t>(NumElements(shape).value());
+}
+
+// Copies the overlap of `box` from a decoded chunk (`chunk_shape` elements
+// of `stored_dtype`) into `target`, converting to target.dtype.
+void CopyChunkIntoTarget(std::span<const std::byte> decoded, DType stored_dtype,
+                         const Shape& chunk_shape, const ChunkBox& box, const ReadTarget& target) {
+  std::size_t out_item = ItemSize(target.dtype);
+  if (stored_dtype == target.dtype) {
+    CopyBox(decoded, chunk_shape, box.in_chunk, target.bytes, target.shape, box.in_region,
+            box.overlap, out_item);
+    return;
+  }
+  Shape zero(chunk_shape.size(), 0);
+  std::span<const std::byte> part = decoded;
+  Bytes gathered;
+  if (box.overlap != chunk_shape) {  // cast only the elements the region needs
+    gathered.resize(Elements(box.overlap) * ItemSize(stored_dtype));
+    CopyBox(decoded, chunk_shape, box.in_chunk, gathered, box.overlap, zero, box.overlap,
+            ItemSize(stored_dtype));
+    part = gathered;
+  }
+  std::size_t elements = Elements(box.overlap);
+  Bytes cast(elements * out_item);
+  CastElements(stored_dtype, part, target.dtype, cast, elements);
+  CopyBox(cast, box.overlap, zero, target.bytes, target.shape, box.in_region, box.overlap,
+          out_item);
+}
+
 }  // namespace
 
 std::string JoinKey(std::string_view prefix, std::string_view key) {
@@ -19,45 +50,102 @@ std::string JoinKey(std::string_view prefix, std::string_view key) {
 }
 
 Future<void> ForEachChunk(const IoOptions& options, const Shape& shape, const Shape& chunk_shape,
-                          std::size_t item_size, std::function<Status()> write_metadata,
+                          const Region& region, std::size_t item_size,
+                          std::function<Status()> write_metadata,
                           std::function<Status(const ChunkBox&)> process) {
-  Shape grid = GridShape(shape, chunk_shape);
-  std::int64_t chunks = NumElements(grid).value();
+  ChunksInRegion chunks(shape, chunk_shape, region);
   std::int64_t first_chunk = write_metadata ? 1 : 0;  // task 0 writes the metadata
   auto task = [=, progress = options.progress](std::int64_t i) -> Status {
     if (i < first_chunk) return write_metadata();
-    ChunkBox box = ChunkAt(i - first_chunk, shape, chunk_shape, grid);
+    ChunkBox box = chunks[i - first_chunk];
     STOWAGE_RETURN_IF_ERROR(process(box));
-    if (progress) progress(NumElements(box.extent).value() * item_size);
+    if (progress) progress(Elements(box.overlap) * item_size);
     return OkStatus();
   };
-  return ParallelFor(PoolOf(options), first_chunk + chunks, std::move(task));
+  return ParallelFor(PoolOf(options), first_chunk + chunks.size(), std::move(task));
+}
+
+zarr::Limits WithoutArrayBound(const zarr::Limits& limits) {
+  zarr::Limits relaxed = limits;
+  relaxed.max_bytes = std::numeric_limits<std::uint64_t>::max();
+  return relaxed;
+}
+
+Status CheckChunkBytes(const Shape& chunk_shape, DType dtype, const zarr::Limits& limits,
+                       std::string_view path) {
+  auto bytes = NumBytes(chunk_shape, dtype);
+  if (!bytes.has_value() || *bytes > zarr::MaxBytes(limits)) {
+    return ResourceExhaustedError(std::string(path) + ": chunk shape " +
+                                  ShapeToString(chunk_shape) + " exceeds the limit of " +
+                                  std::to_string(zarr::MaxBytes(limits)) + " bytes");
+  }
+  return OkStatus();
 }
 
 Result<Array> AllocateReadTarget(const Shape& shape, DType dtype, const zarr::Limits& limits,
                                  std::string_view path) {
   STOWAGE_ASSIGN_OR_RETURN(std::size_t bytes, NumBytes(shape, dtype));
   if (bytes > zarr::MaxBytes(limits)) {
-    return ResourceExhaustedError(std::string(path) + ": restoring as " +
-                                  std::string(DTypeName(dtype)) + " needs " +
+    return ResourceExhaustedError(std::string(path) + ": restoring " + ShapeToString(shape) +
+                                  " as " + std::string(DTypeName(dtype)) + " needs " +
                                   std::to_string(bytes) + " bytes, over the limit");
   }
   return Array::Uninitialized(dtype, shape);
 }
 
-void CopyChunkIntoArray(std::span<const std::byte> decoded, DType stored_dtype,
-                        const Shape& chunk_shape, const ChunkBox& box, Array& out) {
-  std::size_t elements = static_cast<std::size_t>(NumElements(chunk_shape).value());
-  std::span<const std::byte> source = decoded;
-  Bytes cast;
-  if (out.dtype() != stored_dtype) {
-    cast.resize(elements * ItemSize(out.dtype()));
-    CastElements(stored_dtype, decoded, out.dtype(), cast, elements);
-    source = cast;
+Result<ReadTarget> MakeReadTarget(std::span<std::byte> bytes, const Shape& shape, DType dtype,
+                                  std::string_view path) {
+  auto needed = NumBytes(shape, dtype);
+  if (!needed.has_value() || *needed != bytes.size()) {
+    return InvalidArgumentError(std::string(path) + ": a buffer of " +
+                                std::to_string(bytes.size()) + " bytes cannot hold " +
+                                ShapeToString(shape) + " " + std::string(DTypeName(dtype)));
   }
-  Shape zero(box.origin.size(), 0);
-  CopyBox(source, chunk_shape, zero, out.mutable_bytes(), out.shape(), box.origin, box.extent,
-          ItemSize(out.dtype()));
+  return ReadTarget{bytes, shape, dtype};
+}
+
+Status ReadRegionChunks(const IoOptions& options, const Shape& shape, const Shape& chunk_shape,
+                        DType stored_dtype, const Region& region, const ReadTarget& target,
+                        const DecodeChunkFn& decode) {
+  std::size_t chunk_bytes = Elements(chunk_shape) * ItemSize(stored_dtype);
+  auto read_chunk = [&](const ChunkBox& box) -> Status {
+    if (box.is_whole_region && stored_dtype == target.dtype) return decode(box, target.bytes);
+    Bytes decoded(chunk_bytes);
+    STOWAGE_RETURN_IF_ERROR(decode(box, decoded));
+    CopyChunkIntoTarget(decoded, stored_dtype, chunk_shape, box, target);
+    return OkStatus();
+  };
+  // Waiting here keeps `decode` and `target` (borrowed) alive for the tasks.
+  return ForEachChunk(options, shape, chunk_shape, region, ItemSize(target.dtype), nullptr,
+                      read_chunk)
+      .Wait();
+}
+
+std::span<const std::byte> GatherChunk(const Array& values, const ChunkBox& box,
+                                       const Shape& chunk_shape, DType stored_dtype,
+                                       std::span<const std::byte> fill, Bytes& scratch) {
+  if (box.is_whole_region && stored_dtype == values.dtype()) return values.bytes();
+  scratch.resize(Elements(chunk_shape) * ItemSize(stored_dtype));
+  if (box.extent != chunk_shape) FillWith(scratch, fill);  // edge padding
+  Shape zero(chunk_shape.size(), 0);
+  if (stored_dtype == values.dtype()) {
+    CopyBox(values.bytes(), values.shape(), box.in_region, scratch, chunk_shape, zero, box.extent,
+            ItemSize(stored_dtype));
+    return scratch;
+  }
+  std::size_t elements = Elements(box.extent);
+  Bytes part, cast(elements * ItemSize(stored_dtype));
+  std::span<const std::byte> source = values.bytes();
+  if (!box.is_whole_region) {
+    part.resize(elements * ItemSize(values.dtype()));
+    CopyBox(values.bytes(), values.shape(), box.in_region, part, box.extent, zero, box.extent,
+            ItemSize(values.dtype()));
+    source = part;
+  }
+  CastElements(values.dtype(), source, stored_dtype, cast, elements);
+  if (box.extent == chunk_shape) return scratch = std::move(cast);
+  CopyBox(cast, box.extent, zero, scratch, chunk_shape, zero, box.extent, ItemSize(stored_dtype));
+  return scratch;
 }
 
 }  // namespace stowage::array_io

@@ -1,6 +1,7 @@
 #include "array/zarr3_array.h"
 
 #include <cstring>
+#include <optional>
 
 #include "array/box_copy.h"
 #include "array/chunk_grid.h"
@@ -21,34 +22,23 @@ std::string ChunkKeyOf(std::string_view prefix, const zarr::Zarr3Metadata& m, co
   return JoinKey(prefix, zarr::Zarr3ChunkKey(m.chunk_key_encoding, box.grid_index));
 }
 
-// The full outer chunk `box` selects from `array`, in the stored dtype, with
-// the part beyond the array's edge set to the fill value. Returns a view of
-// the array itself when no copy is needed.
-std::span<const std::byte> GatherChunk(const Array& array, const ChunkBox& box,
-                                       const zarr::Zarr3Metadata& m, Bytes& scratch) {
-  if (box.is_whole_array && m.dtype == array.dtype()) return array.bytes();
-  std::size_t elements = static_cast<std::size_t>(m.chunk_elements());
-  scratch.resize(elements * ItemSize(m.dtype));
-  FillWith(scratch, m.fill_value);
-  Shape zero(box.origin.size(), 0);
-  if (m.dtype == array.dtype()) {
-    CopyBox(array.bytes(), array.shape(), box.origin, scratch, m.chunk_shape, zero, box.extent,
-            ItemSize(m.dtype));
-    return scratch;
-  }
-  std::size_t box_elements = static_cast<std::size_t>(NumElements(box.extent).value());
-  Bytes part(box_elements * ItemSize(array.dtype())), cast(box_elements * ItemSize(m.dtype));
-  CopyBox(array.bytes(), array.shape(), box.origin, part, box.extent, zero, box.extent,
-          ItemSize(array.dtype()));
-  CastElements(array.dtype(), part, m.dtype, cast, box_elements);
-  CopyBox(cast, box.extent, zero, scratch, m.chunk_shape, zero, box.extent, ItemSize(m.dtype));
-  return scratch;
+std::string ArrayName(const kvstore::Store& store, std::string_view prefix) {
+  return "zarr3 array " + store.Describe(prefix);
+}
+
+// OK when one outer chunk of `m` (and its shard index, if any) fits `limits`
+// regardless of the whole array's size. Errors as zarr::ValidateZarr3Layout.
+Status CheckChunkLimits(const zarr::Zarr3Metadata& m, std::string_view where,
+                        const zarr::Limits& limits, ErrorCode bad) {
+  zarr::Zarr3Metadata one_chunk = m;
+  one_chunk.shape = m.chunk_shape;
+  return zarr::ValidateZarr3Layout(one_chunk, where, limits, bad);
 }
 
 Status WriteChunk(kvstore::Store& store, std::string_view prefix, const zarr::Zarr3Metadata& m,
-                  const Array& array, const ChunkBox& box, bool store_fill) {
+                  const Array& values, const ChunkBox& box, bool store_fill) {
   Bytes scratch;
-  auto chunk = GatherChunk(array, box, m, scratch);
+  auto chunk = GatherChunk(values, box, m.chunk_shape, m.dtype, m.fill_value, scratch);
   zarr::Zarr3ChunkSpec spec{m.dtype, m.chunk_shape, m.fill_value};
   STOWAGE_ASSIGN_OR_RETURN(auto encoded, zarr::EncodeZarr3Chunk(m.codecs, spec, chunk, store_fill));
   std::string key = ChunkKeyOf(prefix, m, box);
@@ -117,22 +107,55 @@ Result<zarr::Zarr3Metadata> MakeZarr3Metadata(const Shape& shape, DType dtype,
   return m;
 }
 
+Future<void> WriteZarr3RegionAsync(std::shared_ptr<kvstore::Store> store, std::string prefix,
+                                   Shape global_shape, Zarr3WriteSpec spec,
+                                   std::shared_ptr<const Array> values, Shape origin,
+                                   RegionWriteOptions options) {
+  // The whole array need not fit in memory: only one outer chunk per worker.
+  auto made =
+      MakeZarr3Metadata(global_shape, values->dtype(), spec, WithoutArrayBound(options.io.limits));
+  if (!made.has_value()) return Future<void>::Ready(made.error());
+  auto m = std::make_shared<const zarr::Zarr3Metadata>(std::move(*made));
+  std::string where = ArrayName(*store, prefix);
+  Region region{std::move(origin), values->shape()};
+  Status valid =
+      CheckChunkLimits(*m, "zarr3 write spec", options.io.limits, ErrorCode::kInvalidArgument);
+  if (valid.has_value()) valid = CheckRegionInside(m->shape, region, where);
+  if (valid.has_value()) valid = CheckRegionAligned(m->shape, m->chunk_shape, region, where);
+  if (!valid.has_value()) return Future<void>::Ready(valid.error());
+  bool store_fill = spec.store_data_equal_to_fill_value;
+  std::function<Status()> write_metadata;
+  if (options.write_metadata) {
+    write_metadata = [=]() -> Status {
+      return store->Write(JoinKey(prefix, kMetadataKey), AsBytes(zarr::EncodeZarrJson(*m)),
+                          {.atomic = true});
+    };
+  }
+  auto write_chunk = [=](const ChunkBox& box) -> Status {
+    return WriteChunk(*store, prefix, *m, *values, box, store_fill);
+  };
+  return ForEachChunk(options.io, m->shape, m->chunk_shape, region, ItemSize(values->dtype()),
+                      std::move(write_metadata), std::move(write_chunk));
+}
+
+Status WriteZarr3Region(std::shared_ptr<kvstore::Store> store, std::string prefix,
+                        Shape global_shape, Zarr3WriteSpec spec,
+                        std::shared_ptr<const Array> values, Shape origin,
+                        RegionWriteOptions options) {
+  return WriteZarr3RegionAsync(std::move(store), std::move(prefix), std::move(global_shape),
+                               std::move(spec), std::move(values), std::move(origin),
+                               std::move(options))
+      .Wait();
+}
+
 Future<void> WriteZarr3ArrayAsync(std::shared_ptr<kvstore::Store> store, std::string prefix,
                                   std::shared_ptr<const Array> array, Zarr3WriteSpec spec,
                                   IoOptions options) {
-  auto made = MakeZarr3Metadata(array->shape(), array->dtype(), spec, options.limits);
-  if (!made.has_value()) return Future<void>::Ready(made.error());
-  auto m = std::make_shared<const zarr::Zarr3Metadata>(std::move(*made));
-  bool store_fill = spec.store_data_equal_to_fill_value;
-  auto write_metadata = [=]() -> Status {
-    return store->Write(JoinKey(prefix, kMetadataKey), AsBytes(zarr::EncodeZarrJson(*m)),
-                        {.atomic = true});
-  };
-  auto write_chunk = [=](const ChunkBox& box) -> Status {
-    return WriteChunk(*store, prefix, *m, *array, box, store_fill);
-  };
-  return ForEachChunk(options, m->shape, m->chunk_shape, ItemSize(array->dtype()),
-                      std::move(write_metadata), std::move(write_chunk));
+  Shape shape = array->shape();
+  Shape origin(shape.size(), 0);
+  return WriteZarr3RegionAsync(std::move(store), std::move(prefix), std::move(shape),
+                               std::move(spec), std::move(array), std::move(origin),
+                               {.write_metadata = true, .io = std::move(options)});
 }
 
 Status WriteZarr3Array(std::shared_ptr<kvstore::Store> store, std::string prefix,
@@ -152,51 +175,82 @@ Result<zarr::Zarr3Metadata> ReadZarr3Metadata(const kvstore::Store& store, std::
 
 namespace {
 
-// Reads outer chunk `box` into `out` (shaped like the array, in `out`'s
-// dtype), decoding into `out` directly when the chunk is the whole array.
-Status ReadChunk(const kvstore::Store& store, std::string_view prefix, const zarr::Zarr3Metadata& m,
-                 const ChunkBox& box, bool fill_missing, Array& out) {
-  std::string key = ChunkKeyOf(prefix, m, box);
-  std::size_t elements = static_cast<std::size_t>(m.chunk_elements());
-  zarr::Zarr3ChunkSpec spec{m.dtype, m.chunk_shape, m.fill_value};
-  bool direct = box.is_whole_array && out.dtype() == m.dtype;
-  Bytes decoded;
-  std::span<std::byte> target = out.mutable_bytes();
-  if (!direct) {
-    decoded.resize(elements * ItemSize(m.dtype));
-    target = decoded;
-  }
-  auto stored = store.Read(key, {.max_bytes = zarr::MaxStoredZarr3ChunkBytes(m.codecs, spec)});
-  if (stored.has_value()) {
-    STOWAGE_RETURN_IF_ERROR(
-        zarr::DecodeZarr3Chunk(m.codecs, spec, *stored, target, store.Describe(key)));
-  } else if (stored.error().code() == ErrorCode::kNotFound && fill_missing) {
-    FillWith(target, m.fill_value);
+// An opened array: its metadata and where it is.
+struct OpenArray {
+  zarr::Zarr3Metadata m;
+  std::string path;  // of the zarr.json
+};
+
+// Reads the metadata. With a region, the whole array may exceed the limits
+// (only the region and one outer chunk per worker are held) and the region
+// must lie inside it; without one, the region is the whole array.
+Result<OpenArray> Open(const kvstore::Store& store, std::string_view prefix,
+                       const std::optional<Region>& region, const zarr::Limits& limits) {
+  OpenArray a;
+  a.path = store.Describe(JoinKey(prefix, kMetadataKey));
+  if (region) {
+    STOWAGE_ASSIGN_OR_RETURN(a.m, ReadZarr3Metadata(store, prefix, WithoutArrayBound(limits)));
+    STOWAGE_RETURN_IF_ERROR(CheckChunkLimits(a.m, a.path, limits, ErrorCode::kDataLoss));
+    STOWAGE_RETURN_IF_ERROR(CheckRegionInside(a.m.shape, *region, ArrayName(store, prefix)));
   } else {
-    return stored.error().WithContext("chunk " + key);
+    STOWAGE_ASSIGN_OR_RETURN(a.m, ReadZarr3Metadata(store, prefix, limits));
   }
-  if (direct) return OkStatus();
-  CopyChunkIntoArray(decoded, m.dtype, m.chunk_shape, box, out);
-  return OkStatus();
+  return a;
+}
+
+// Reads the outer chunks of `a` overlapping `region` into `target`.
+Status ReadInto(const kvstore::Store& store, std::string_view prefix, const OpenArray& a,
+                const Region& region, const ReadTarget& target, const ZarrReadOptions& options) {
+  const zarr::Zarr3Metadata& m = a.m;
+  zarr::Zarr3ChunkSpec spec{m.dtype, m.chunk_shape, m.fill_value};
+  std::uint64_t max_stored = zarr::MaxStoredZarr3ChunkBytes(m.codecs, spec);
+  auto decode = [&](const ChunkBox& box, std::span<std::byte> out) -> Status {
+    std::string key = ChunkKeyOf(prefix, m, box);
+    auto stored = store.Read(key, {.max_bytes = max_stored});
+    if (stored.has_value()) {
+      return zarr::DecodeZarr3Chunk(m.codecs, spec, *stored, out, store.Describe(key));
+    }
+    if (stored.error().code() != ErrorCode::kNotFound || !options.fill_missing) {
+      return stored.error().WithContext("chunk " + key);
+    }
+    FillWith(out, m.fill_value);
+    return OkStatus();
+  };
+  return ReadRegionChunks(options.io, m.shape, m.chunk_shape, m.dtype, region, target, decode);
+}
+
+Result<Array> ReadRegion(const kvstore::Store& store, std::string_view prefix,
+                         const std::optional<Region>& region, const ZarrReadOptions& options) {
+  STOWAGE_ASSIGN_OR_RETURN(OpenArray a, Open(store, prefix, region, options.io.limits));
+  Region box = region.value_or(WholeArray(a.m.shape));
+  DType out_dtype = options.dtype.value_or(a.m.dtype);
+  STOWAGE_ASSIGN_OR_RETURN(Array out,
+                           AllocateReadTarget(box.shape, out_dtype, options.io.limits, a.path));
+  STOWAGE_RETURN_IF_ERROR(
+      ReadInto(store, prefix, a, box, {out.mutable_bytes(), box.shape, out_dtype}, options));
+  return out;
 }
 
 }  // namespace
 
 Result<Array> ReadZarr3Array(const kvstore::Store& store, std::string_view prefix,
                              const ZarrReadOptions& options) {
-  STOWAGE_ASSIGN_OR_RETURN(auto m, ReadZarr3Metadata(store, prefix, options.io.limits));
-  std::string path = store.Describe(JoinKey(prefix, kMetadataKey));
-  DType out_dtype = options.dtype.value_or(m.dtype);
-  STOWAGE_ASSIGN_OR_RETURN(Array out,
-                           AllocateReadTarget(m.shape, out_dtype, options.io.limits, path));
-  std::string prefix_copy(prefix);
-  auto read_chunk = [&](const ChunkBox& box) -> Status {
-    return ReadChunk(store, prefix_copy, m, box, options.fill_missing, out);
-  };
-  STOWAGE_RETURN_IF_ERROR(
-      ForEachChunk(options.io, m.shape, m.chunk_shape, ItemSize(out_dtype), nullptr, read_chunk)
-          .Wait());
-  return out;
+  return ReadRegion(store, prefix, std::nullopt, options);
+}
+
+Result<Array> ReadZarr3Region(const kvstore::Store& store, std::string_view prefix,
+                              const Region& region, const ZarrReadOptions& options) {
+  return ReadRegion(store, prefix, region, options);
+}
+
+Status ReadZarr3RegionInto(const kvstore::Store& store, std::string_view prefix,
+                           const Region& region, std::span<std::byte> out,
+                           const ZarrReadOptions& options) {
+  STOWAGE_ASSIGN_OR_RETURN(OpenArray a, Open(store, prefix, region, options.io.limits));
+  STOWAGE_ASSIGN_OR_RETURN(ReadTarget target,
+                           MakeReadTarget(out, region.shape, options.dtype.value_or(a.m.dtype),
+                                          ArrayName(store, prefix)));
+  return ReadInto(store, prefix, a, region, target, options);
 }
 
 }  // namespace stowage::array_io

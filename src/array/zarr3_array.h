@@ -1,8 +1,9 @@
-// Reads and writes whole arrays as zarr v3 arrays in a Store, byte-compatible
-// with TensorStore's "zarr3" driver: the metadata under "<prefix>/zarr.json"
-// and one value per outer chunk (a shard, with `sharding_indexed`) under
-// "<prefix>/<chunk key>". Like the zarr v2 functions in zarr_array.h, outer
-// chunks are encoded, cast and moved in parallel on a thread pool.
+// Reads and writes zarr v3 arrays in a Store, whole or one region (a box in
+// global coordinates) at a time, byte-compatible with TensorStore's "zarr3"
+// driver: the metadata under "<prefix>/zarr.json" and one value per outer
+// chunk (a shard, with `sharding_indexed`) under "<prefix>/<chunk key>".
+// Like the zarr v2 functions in zarr_array.h, outer chunks are encoded, cast
+// and moved in parallel on a thread pool.
 #pragma once
 
 #include <cstdint>
@@ -64,9 +65,35 @@ Result<zarr::Zarr3Metadata> MakeZarr3Metadata(const Shape& shape, DType dtype,
                                               const Zarr3WriteSpec& spec,
                                               const zarr::Limits& limits = {});
 
+// Starts writing the part of the zarr3 array of `global_shape` under `spec`
+// (stored dtype: spec.dtype, else values's dtype) that `values` holds: the
+// region of values->shape() starting at `origin` (global coordinates).
+// Writes every outer chunk lying in the region (with `sharding_indexed`, every
+// shard: spec.chunks is the shard shape), each cast to the stored dtype and,
+// at the array's edge, padded with the fill value as WriteZarr3ArrayAsync
+// does, and no other; `values` is shared, so the caller may drop its
+// reference. Returns at once. Checked before anything is written: the spec
+// (MakeZarr3Metadata's errors; options.io.limits bounds one outer chunk, not
+// the whole array), and (kInvalidArgument naming the prefix) that the region
+// lies inside the array and starts on an outer chunk boundary and ends on one
+// or at the array's edge in every dimension, so that no shard is shared with
+// another writer. A region without elements writes only the metadata (if
+// asked). The future fails with the first error (kIo naming the file).
+Future<void> WriteZarr3RegionAsync(std::shared_ptr<kvstore::Store> store, std::string prefix,
+                                   Shape global_shape, Zarr3WriteSpec spec,
+                                   std::shared_ptr<const Array> values, Shape origin,
+                                   RegionWriteOptions options = {});
+
+// Blocking form of WriteZarr3RegionAsync.
+Status WriteZarr3Region(std::shared_ptr<kvstore::Store> store, std::string prefix,
+                        Shape global_shape, Zarr3WriteSpec spec,
+                        std::shared_ptr<const Array> values, Shape origin,
+                        RegionWriteOptions options = {});
+
 // Starts writing `array` (which the caller keeps alive and unchanged until
-// the future is ready) and returns at once. The future fails with the first
-// error (kIo naming the file, or MakeZarr3Metadata's errors).
+// the future is ready) and returns at once: the region write of the whole
+// array (origin 0) with its metadata. The future fails with the first error
+// (kIo naming the file, or MakeZarr3Metadata's errors).
 Future<void> WriteZarr3ArrayAsync(std::shared_ptr<kvstore::Store> store, std::string prefix,
                                   std::shared_ptr<const Array> array, Zarr3WriteSpec spec,
                                   IoOptions options = {});
@@ -88,5 +115,23 @@ Result<zarr::Zarr3Metadata> ReadZarr3Metadata(const kvstore::Store& store, std::
 // kResourceExhausted (beyond options.io.limits).
 Result<Array> ReadZarr3Array(const kvstore::Store& store, std::string_view prefix,
                              const ZarrReadOptions& options = {});
+
+// Reads `region` (global coordinates) of the array under `prefix` into a new
+// array of region.shape, in options.dtype (default: the stored dtype).
+// Reads and decodes, in parallel on options.io.pool, only the outer chunks
+// (shards) that overlap the region, each whole. options.io.limits bounds the
+// region's bytes and one outer chunk's, not the whole array's. Errors:
+// kInvalidArgument (the region's rank differs from the array's or it is not
+// inside the array, naming the prefix), then as ReadZarr3Array.
+Result<Array> ReadZarr3Region(const kvstore::Store& store, std::string_view prefix,
+                              const Region& region, const ZarrReadOptions& options = {});
+
+// As ReadZarr3Region, but decodes into `out`, which must hold exactly the
+// region's elements (C order) in options.dtype (default: the stored dtype,
+// see ReadZarr3Metadata); otherwise kInvalidArgument. On error `out` may be
+// partly written.
+Status ReadZarr3RegionInto(const kvstore::Store& store, std::string_view prefix,
+                           const Region& region, std::span<std::byte> out,
+                           const ZarrReadOptions& options = {});
 
 }  // namespace stowage::array_io

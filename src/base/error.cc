@@ -20,6 +20,10 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "resource exhausted";
     case ErrorCode::kInternal:
       return "internal error";
+    case ErrorCode::kDeadlineExceeded:
+      return "deadline exceeded";
+    case ErrorCode::kAborted:
+      return "aborted";
   }
   return "unknown error";
 }
@@ -46,5 +50,9 @@ Error ResourceExhaustedError(std::string message) {
   return {ErrorCode::kResourceExhausted, std::move(message)};
 }
 Error InternalError(std::string message) { return {ErrorCode::kInternal, std::move(message)}; }
+Error DeadlineExceededError(std::string message) {
+  return {ErrorCode::kDeadlineExceeded, std::move(message)};
+}
+Error AbortedError(std::string message) { return {ErrorCode::kAborted, std::move(message)}; }
 
 }  // namespace stowage

@@ -18,6 +18,8 @@ PyTreeCheckpointHandlerOptions TreeOptionsOf(const ArrayCheckpointHandlerOptions
   tree.fsync = options.fsync;
   tree.progress = options.progress;
   tree.max_restore_bytes = options.max_restore_bytes;
+  tree.coordinator = options.coordinator;
+  tree.collective_timeout = options.collective_timeout;
   return tree;
 }
 
@@ -80,6 +82,8 @@ ArrayCheckpointHandler& ArrayCheckpointHandler::operator=(ArrayCheckpointHandler
 const ArrayCheckpointHandlerOptions& ArrayCheckpointHandler::options() const {
   return impl_->options;
 }
+
+Coordinator& ArrayCheckpointHandler::coordinator() const { return impl_->pytree.coordinator(); }
 
 Result<std::vector<Future<void>>> ArrayCheckpointHandler::AsyncSave(const fs::path& directory,
                                                                     ArraySaveArgs args) {

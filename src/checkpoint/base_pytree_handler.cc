@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <set>
+#include <thread>
 
 #include "base/bytes.h"
+#include "checkpoint/collective.h"
 #include "checkpoint/layout.h"
 #include "checkpoint/side_files.h"
 #include "checkpoint/string_leaves.h"
@@ -54,17 +56,18 @@ std::string ProcessDatabaseRoot(int process) {
   return std::string(kOcdbtProcessDirPrefix) + std::to_string(process) + "/";
 }
 
-// Orbax's finalize for OCDBT: commits the process's database, then writes
-// the root database that references it (ocdbt_utils.merge_ocdbt_per_process_files).
-Status CommitAndMerge(std::shared_ptr<kvstore::Store> files, kvstore::OcdbtStore& process_db) {
-  STOWAGE_RETURN_IF_ERROR(process_db.Commit());
-  std::vector<std::string> children = {ProcessDatabaseRoot(0)};
+// Orbax's finalize for OCDBT: the root database referencing every
+// process's database (ocdbt_utils.merge_ocdbt_per_process_files).
+Status MergeProcessDatabases(std::shared_ptr<kvstore::Store> files, int process_count) {
+  std::vector<std::string> children;
+  for (int p = 0; p < process_count; ++p) children.push_back(ProcessDatabaseRoot(p));
   return kvstore::MergeOcdbtDatabases(std::move(files), children);
 }
 
 }  // namespace
 
 BasePyTreeHandler::BasePyTreeHandler(BasePyTreeOptions options) : options_(std::move(options)) {
+  if (!options_.coordinator) options_.coordinator = SingleProcessCoordinator();
   if (!options_.registry) {
     options_.registry = std::make_shared<const tree::TypeHandlerRegistry>(
         tree::TypeHandlerRegistry::WithBuiltins().value());
@@ -80,6 +83,8 @@ tree::ParamInfo BasePyTreeHandler::MakeParamInfo(std::shared_ptr<kvstore::Store>
   info.use_compression = options_.use_compression;
   info.use_zarr3 = options_.use_zarr3;
   info.raise_array_data_missing_error = raise_missing;
+  info.process_index = ProcessIndex();
+  info.process_count = options_.coordinator->process_count();
   if (options_.use_ocdbt) info.ocdbt_target_data_file_size = options_.ocdbt_target_data_file_size;
   info.io = options_.io;
   return info;
@@ -99,16 +104,19 @@ struct BasePyTreeHandler::SideFiles {
     }
   }
 
-  // Writes them in Orbax's order: `_sharding` and `array_metadatas/` (during
-  // serialization there), `_strings.json`, and `_METADATA` last.
-  Status Write(kvstore::Store& store) const {
+  // This process's `array_metadatas/process_<process>` (every process).
+  Status WriteArrayMetadatas(kvstore::Store& store, int process) const {
+    if (array_metadatas.empty()) return OkStatus();
+    return store.Write(ArrayMetadatasKey(process), AsBytes(EncodeArrayMetadatas(array_metadatas)),
+                       {.atomic = true});
+  }
+
+  // The primary's files, in Orbax's order: `_sharding` (during serialization
+  // there), `_strings.json`, and `_METADATA` last.
+  Status WritePrimaryFiles(kvstore::Store& store) const {
     if (!shardings.empty()) {
       STOWAGE_RETURN_IF_ERROR(
           store.Write(kShardingFile, AsBytes(EncodeShardingFile(shardings)), {.atomic = true}));
-    }
-    if (!array_metadatas.empty()) {
-      STOWAGE_RETURN_IF_ERROR(store.Write(
-          ArrayMetadatasKey(0), AsBytes(EncodeArrayMetadatas(array_metadatas)), {.atomic = true}));
     }
     if (!strings.empty()) {
       STOWAGE_RETURN_IF_ERROR(store.Write(kStringsFile, AsBytes(strings.dump()), {.atomic = true}));
@@ -143,6 +151,16 @@ Result<std::vector<const tree::TypeHandler*>> BasePyTreeHandler::ResolveHandlers
 Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
     const fs::path& directory, std::vector<LeafToSave> leaves,
     nlohmann::ordered_json custom_metadata) {
+  auto started = StartSave(directory, std::move(leaves), std::move(custom_metadata));
+  if (started.has_value() || options_.coordinator->process_count() == 1) return started;
+  // Still take part in the collective steps, so the others learn of it.
+  std::vector<Future<void>> failed = {Future<void>::Ready(started.error())};
+  return std::vector<Future<void>>{FinishSave(failed, nullptr, nullptr, nullptr)};
+}
+
+Result<std::vector<Future<void>>> BasePyTreeHandler::StartSave(
+    const fs::path& directory, std::vector<LeafToSave> leaves,
+    nlohmann::ordered_json custom_metadata) {
   STOWAGE_RETURN_IF_ERROR(ValidateLeaves(leaves));
   STOWAGE_ASSIGN_OR_RETURN(auto handlers, ResolveHandlers(leaves));
   auto side = std::make_shared<SideFiles>();
@@ -154,7 +172,8 @@ Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
   std::shared_ptr<kvstore::Store> store = kvstore::OpenFileStore(directory, options_.file);
   std::shared_ptr<kvstore::OcdbtStore> process_db;
   if (options_.use_ocdbt) {
-    STOWAGE_ASSIGN_OR_RETURN(auto opened, kvstore::OcdbtStore::Open(store, ProcessDatabaseRoot(0)));
+    STOWAGE_ASSIGN_OR_RETURN(auto opened,
+                             kvstore::OcdbtStore::Open(store, ProcessDatabaseRoot(ProcessIndex())));
     process_db = std::move(opened);
   }
   std::shared_ptr<kvstore::Store> array_store =
@@ -191,22 +210,43 @@ Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
   return futures;
 }
 
-// Once every leaf is written: the OCDBT commit and merge, then the side
-// files with `_METADATA` last (Orbax _write_metadata_after_commits).
+// Once every leaf is written: this process commits its OCDBT database and
+// writes its array metadata; all processes agree that all succeeded; the
+// primary merges the databases and writes the side files, `_METADATA`
+// last (Orbax _write_metadata_after_commits, finalize); all learn the
+// outcome. The collective steps run on a thread of their own, so that they
+// never block the worker pool.
 Future<void> BasePyTreeHandler::FinishSave(const std::vector<Future<void>>& leaves_written,
                                            std::shared_ptr<kvstore::Store> store,
                                            std::shared_ptr<kvstore::OcdbtStore> process_db,
                                            std::shared_ptr<const SideFiles> side) {
   auto promise = std::make_shared<Promise<void>>();
   Future<void> finished = promise->future();
-  WhenAll(leaves_written).OnReady([store, process_db, side, promise](const Status& written) {
-    if (!written.has_value()) return promise->Set(written.error());
-    if (process_db) {
-      Status merged = CommitAndMerge(store, *process_db);
-      if (!merged.has_value()) return promise->Set(merged.error());
+  std::optional<Future<void>> previous;
+  {
+    std::lock_guard lock(finish_mutex_);
+    previous = std::exchange(last_finish_, finished);
+  }
+  std::thread([written = WhenAll(leaves_written), store, process_db, side, promise, previous,
+               coordinator = options_.coordinator,
+               timeout = options_.collective_timeout]() mutable {
+    Status local = written.Wait();
+    // Saves started one after another take their collective steps in the
+    // same order on every process.
+    if (previous) (void)previous->Wait();
+    int process = coordinator->process_index();
+    if (local.has_value() && process_db) local = process_db->Commit();
+    if (local.has_value()) local = side->WriteArrayMetadatas(*store, process);
+    Status all = AgreeOnStatus(*coordinator, "write_complete", local, timeout);
+    Status primary = all;
+    if (process == kPrimaryProcess && all.has_value()) {
+      if (process_db) primary = MergeProcessDatabases(store, coordinator->process_count());
+      if (primary.has_value()) primary = side->WritePrimaryFiles(*store);
     }
-    promise->Set(side->Write(*store));
-  });
+    if (all.has_value()) primary = ShareFromPrimary(*coordinator, "finalize", primary, timeout);
+    coordinator.reset();  // before the caller can learn the outcome (and, say, end MPI)
+    promise->Set(std::move(primary));
+  }).detach();
   return finished;
 }
 

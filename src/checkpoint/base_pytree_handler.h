@@ -5,14 +5,18 @@
 // by key path using `_METADATA` (or, for legacy checkpoints, without it).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "array/zarr_array.h"
+#include "stowage/coordinator.h"
 #include "stowage/future.h"
 #include "stowage/kvstore.h"
 #include "stowage/ocdbt.h"
@@ -42,6 +46,10 @@ struct BasePyTreeOptions {
   std::int64_t ocdbt_target_data_file_size = std::int64_t{2} << 30;
   kvstore::FileStoreOptions file;
   array_io::IoOptions io;
+  // The processes saving together (null: this one alone), and the longest
+  // any collective step may wait.
+  std::shared_ptr<Coordinator> coordinator;
+  std::chrono::milliseconds collective_timeout = std::chrono::minutes(20);
   std::shared_ptr<const tree::TypeHandlerRegistry> registry;  // null: built-ins
 };
 
@@ -81,19 +89,25 @@ class BasePyTreeHandler {
                                  const RestoreArgs& args) const;
 
   const BasePyTreeOptions& options() const { return options_; }
+  int ProcessIndex() const { return options_.coordinator->process_index(); }
 
  private:
   struct SideFiles;
+  Result<std::vector<Future<void>>> StartSave(const std::filesystem::path& directory,
+                                              std::vector<LeafToSave> leaves,
+                                              nlohmann::ordered_json custom_metadata);
   Result<std::vector<const tree::TypeHandler*>> ResolveHandlers(
       const std::vector<LeafToSave>& leaves) const;
-  static Future<void> FinishSave(const std::vector<Future<void>>& leaves_written,
-                                 std::shared_ptr<kvstore::Store> store,
-                                 std::shared_ptr<kvstore::OcdbtStore> process_db,
-                                 std::shared_ptr<const SideFiles> side);
+  Future<void> FinishSave(const std::vector<Future<void>>& leaves_written,
+                          std::shared_ptr<kvstore::Store> store,
+                          std::shared_ptr<kvstore::OcdbtStore> process_db,
+                          std::shared_ptr<const SideFiles> side);
   tree::ParamInfo MakeParamInfo(std::shared_ptr<kvstore::Store> store, tree::KeyPath keypath,
                                 bool raise_missing) const;
 
   BasePyTreeOptions options_;
+  std::mutex finish_mutex_;
+  std::optional<Future<void>> last_finish_;  // the last save's collective steps
 };
 
 // The store a checkpoint's arrays are read from: the OCDBT database at

@@ -61,7 +61,9 @@ Result<std::vector<Future<void>>> CompositeCheckpointHandler::AsyncSave(const fs
       item_handlers_[name] = PyTreeCheckpointHandler::kTypestr;
     } else {
       JsonCheckpointHandler json(options_.json_filename, options_.pytree.fsync);
-      started = json.AsyncSave(item_dir, std::move(std::get<JsonSaveArgs>(item)));
+      if (pytree_.coordinator().process_index() == 0) {  // Orbax: the primary host writes it
+        started = json.AsyncSave(item_dir, std::move(std::get<JsonSaveArgs>(item)));
+      }
       item_handlers_[name] = JsonCheckpointHandler::kTypestr;
     }
     if (!started.has_value()) {

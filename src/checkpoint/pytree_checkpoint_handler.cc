@@ -80,6 +80,9 @@ struct PyTreeCheckpointHandler::Impl {
     base_options.io.pool = own_pool.get();
     base_options.io.progress = options.progress;
     base_options.io.limits.max_bytes = options.max_restore_bytes;
+    if (!options.coordinator) options.coordinator = SingleProcessCoordinator();
+    base_options.coordinator = options.coordinator;
+    base_options.collective_timeout = options.collective_timeout;
     auto registry = tree::TypeHandlerRegistry::WithBuiltins(options.type_handlers);
     if (registry.has_value()) {
       base_options.registry =
@@ -101,6 +104,8 @@ PyTreeCheckpointHandler& PyTreeCheckpointHandler::operator=(PyTreeCheckpointHand
 const PyTreeCheckpointHandlerOptions& PyTreeCheckpointHandler::options() const {
   return impl_->options;
 }
+
+Coordinator& PyTreeCheckpointHandler::coordinator() const { return *impl_->options.coordinator; }
 
 Result<std::vector<Future<void>>> PyTreeCheckpointHandler::AsyncSave(const fs::path& directory,
                                                                      PyTreeSaveArgs args) {

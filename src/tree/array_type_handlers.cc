@@ -27,13 +27,14 @@ Result<std::shared_ptr<const Array>> Snapshot(Leaf leaf) {
   return InvalidArgumentError("string leaves are not arrays");
 }
 
-// Orbax's calculate_chunk_byte_size: with OCDBT no chunk outgrows a data file.
-std::optional<std::int64_t> ChunkByteSize(const ParamInfo& info, const Array& array, DType stored,
-                                          std::optional<std::int64_t> requested) {
+// Orbax's calculate_chunk_byte_size: with OCDBT no chunk outgrows a data
+// file. `write_shape` is what this process writes.
+std::optional<std::int64_t> ChunkByteSize(const ParamInfo& info, const Shape& write_shape,
+                                          DType stored, std::optional<std::int64_t> requested) {
   std::int64_t cap = info.ocdbt_target_data_file_size;
   if (cap <= 0) return requested;
   if (requested) return std::min(*requested, cap);
-  auto bytes = array.num_elements() * static_cast<std::int64_t>(ItemSize(stored));
+  auto bytes = NumElements(write_shape).value_or(0) * static_cast<std::int64_t>(ItemSize(stored));
   return bytes > cap ? std::optional<std::int64_t>(cap) : std::nullopt;
 }
 
@@ -42,7 +43,7 @@ std::optional<std::int64_t> ChunkByteSize(const ParamInfo& info, const Array& ar
 Result<SerializedLeaf> WriteArrayLeaf(const ParamInfo& info, Leaf leaf, const SaveArgs& args) {
   STOWAGE_ASSIGN_OR_RETURN(auto snapshot, Snapshot(std::move(leaf)));
   DType stored = args.dtype.value_or(snapshot->dtype());
-  auto chunk_bytes = ChunkByteSize(info, *snapshot, stored, args.chunk_byte_size);
+  auto chunk_bytes = ChunkByteSize(info, snapshot->shape(), stored, args.chunk_byte_size);
   auto chunks = array_io::ChooseChunkShape(snapshot->shape(), snapshot->shape(), stored,
                                            chunk_bytes, args.shard_axes);
   if (!chunks.has_value()) return chunks.error().WithContext("saving \"" + info.name + "\"");
@@ -60,6 +61,24 @@ Result<SerializedLeaf> WriteArrayLeaf(const ParamInfo& info, Leaf leaf, const Sa
   return SerializedLeaf{array_io::WriteZarrArrayAsync(info.store, info.name, std::move(snapshot),
                                                       std::move(spec), info.io),
                         std::move(metadata)};
+}
+
+SerializedLeaf NothingWritten() { return {Future<void>::Ready(OkStatus()), {}}; }
+
+// What process 0 records for a host array it alone writes, so that every
+// process's `array_metadatas/` lists the same params (Orbax validates it).
+Result<SerializedLeaf> DescribeWithoutWriting(const ParamInfo& info, const Leaf& leaf,
+                                              const SaveArgs& args) {
+  ArrayView storage;
+  const ArrayView* view = ArrayViewOf(leaf, storage);
+  if (view == nullptr) return InvalidArgumentError("\"" + info.name + "\" is not an array");
+  DType stored = args.dtype.value_or(view->dtype());
+  auto chunk_bytes = ChunkByteSize(info, view->shape(), stored, args.chunk_byte_size);
+  STOWAGE_ASSIGN_OR_RETURN(
+      Shape chunks, array_io::ChooseChunkShape(view->shape(), view->shape(), stored, chunk_bytes,
+                                               args.shard_axes));
+  return SerializedLeaf{Future<void>::Ready(OkStatus()),
+                        {view->shape(), std::move(chunks), SingleDeviceShardingJson()}};
 }
 
 // Only jax.Arrays record their shapes and sharding (Orbax jax_array_handlers.py).
@@ -103,6 +122,115 @@ Result<Leaf> ShapeResult(const ParamInfo& info, Array array, RestoreType type,
   return Leaf(Scalar::FromArray(std::move(array)).value());
 }
 
+// The shape each process writes (Orbax's write_shape: the first shard's).
+Shape WriteShapeOf(const ShardedArray& array) {
+  if (array.sharding) return array.sharding->ShardShape();
+  return array.shards.empty() ? array.global_shape : array.shards.front().box.shape;
+}
+
+// Starts writing one shard (a region of the global array); `metadata`
+// also writes `.zarray` / `zarr.json`.
+Result<Future<void>> WriteShard(const ParamInfo& info, const ShardedArray& array,
+                                std::shared_ptr<const Array> values, const Shape& origin,
+                                const Shape& write_shape, const Shape& chunks,
+                                std::optional<std::int64_t> chunk_bytes, const SaveArgs& args,
+                                bool metadata) {
+  DType stored = args.dtype.value_or(array.dtype);
+  array_io::RegionWriteOptions options{metadata, info.io};
+  if (info.use_zarr3) {
+    STOWAGE_ASSIGN_OR_RETURN(auto spec, array_io::OrbaxZarr3WriteSpec(
+                                            array.global_shape, write_shape, stored, chunk_bytes,
+                                            args.shard_axes, info.use_compression));
+    spec.dtype = args.dtype;
+    return array_io::WriteZarr3RegionAsync(info.store, info.name, array.global_shape,
+                                           std::move(spec), std::move(values), origin, options);
+  }
+  array_io::ZarrWriteSpec spec{chunks, CompressorFor(info.use_compression), args.dtype};
+  STOWAGE_ASSIGN_OR_RETURN(auto m,
+                           array_io::MakeZarrayMetadata(array.global_shape, array.dtype, spec));
+  return array_io::WriteZarrRegionAsync(info.store, info.name, std::move(m), std::move(values),
+                                        origin, options);
+}
+
+// Saves this process's replica-0 shards of a sharded array as Orbax saves a
+// jax.Array from many processes (serialization.py async_serialize): every
+// process writes its own shards' chunks; process 0 writes the metadata.
+Result<SerializedLeaf> WriteShardedLeaf(const ParamInfo& info, ShardedArray array,
+                                        const SaveArgs& args) {
+  DType stored = args.dtype.value_or(array.dtype);
+  Shape write_shape = WriteShapeOf(array);
+  auto chunk_bytes = ChunkByteSize(info, write_shape, stored, args.chunk_byte_size);
+  auto chunks = array_io::ChooseChunkShape(array.global_shape, write_shape, stored, chunk_bytes,
+                                           args.shard_axes);
+  if (!chunks.has_value()) return chunks.error().WithContext("saving \"" + info.name + "\"");
+  std::vector<Future<void>> writes;
+  bool metadata = info.process_index == 0;
+  for (auto& shard : array.shards) {
+    if (shard.replica_id != 0) continue;  // another process writes this box
+    if (shard.data.dtype() != array.dtype || shard.data.shape() != shard.box.shape) {
+      return InvalidArgumentError("saving \"" + info.name + "\": a shard holds " +
+                                  std::string(DTypeName(shard.data.dtype())) +
+                                  ShapeToString(shard.data.shape()) + " for a box of shape " +
+                                  ShapeToString(shard.box.shape));
+    }
+    auto values = std::make_shared<const Array>(std::move(shard.data));
+    STOWAGE_ASSIGN_OR_RETURN(
+        auto written, WriteShard(info, array, std::move(values), shard.box.origin, write_shape,
+                                 *chunks, chunk_bytes, args, metadata));
+    writes.push_back(std::move(written));
+    metadata = false;
+  }
+  if (metadata) {  // process 0 holds no shard to write: the metadata alone
+    STOWAGE_ASSIGN_OR_RETURN(Array none,
+                             Array::Zeros(array.dtype, Shape(array.global_shape.size())));
+    STOWAGE_ASSIGN_OR_RETURN(auto written,
+                             WriteShard(info, array, std::make_shared<const Array>(std::move(none)),
+                                        Shape(array.global_shape.size()), write_shape, *chunks,
+                                        chunk_bytes, args, true));
+    writes.push_back(std::move(written));
+  }
+  std::string sharding = array.sharding ? array.sharding->OrbaxShardingJson() : "";
+  return SerializedLeaf{WhenAll(std::move(writes)),
+                        {write_shape, std::move(*chunks), std::move(sharding)}};
+}
+
+// This process's box of `args.sharding`, read from the chunks overlapping it.
+Result<Leaf> ReadShardedLeaf(const ParamInfo& info, const RestoreArgs& args) {
+  const Sharding& sharding = *args.sharding;
+  std::string where = "restoring \"" + info.name + "\"";
+  if (sharding.process_count() != info.process_count) {
+    return InvalidArgumentError(where + ": the target sharding is for " +
+                                std::to_string(sharding.process_count()) + " processes, not " +
+                                std::to_string(info.process_count));
+  }
+  STOWAGE_ASSIGN_OR_RETURN(bool zarr3, StoredAsZarr3(info));
+  Shape stored_shape;
+  if (zarr3) {
+    STOWAGE_ASSIGN_OR_RETURN(auto m, array_io::ReadZarr3Metadata(*info.store, info.name));
+    stored_shape = m.shape;
+  } else {
+    STOWAGE_ASSIGN_OR_RETURN(auto m, array_io::ReadZarrayMetadata(*info.store, info.name));
+    stored_shape = m.shape;
+  }
+  if (stored_shape != sharding.global_shape()) {
+    return InvalidArgumentError(where + ": the checkpoint holds shape " +
+                                ShapeToString(stored_shape) + ", the target sharding is for " +
+                                ShapeToString(sharding.global_shape()));
+  }
+  const Box& box = sharding.BoxOf(info.process_index);
+  array_io::ZarrReadOptions options;
+  options.fill_missing = args.allow_missing_chunks || !info.raise_array_data_missing_error;
+  options.dtype = args.dtype;
+  options.io = info.io;
+  array_io::Region region{box.origin, box.shape};
+  auto values = zarr3 ? array_io::ReadZarr3Region(*info.store, info.name, region, options)
+                      : array_io::ReadZarrRegion(*info.store, info.name, region, options);
+  if (!values.has_value()) return values.error().WithContext(where);
+  ShardedArray result{stored_shape, values->dtype(), {}, sharding};
+  result.shards.push_back({box, sharding.ReplicaIdOf(info.process_index), std::move(*values)});
+  return Leaf(std::move(result));
+}
+
 class NumpyHandler : public TypeHandler {
  public:
   std::string_view typestr() const override { return kNumpyTypestr; }
@@ -111,9 +239,11 @@ class NumpyHandler : public TypeHandler {
   }
   Result<SerializedLeaf> Serialize(const ParamInfo& info, Leaf leaf,
                                    const SaveArgs& args) const override {
+    if (info.process_index != 0) return NothingWritten();  // Orbax: process 0 writes these
     return WithoutSideMetadata(WriteArrayLeaf(info, std::move(leaf), args));
   }
   Result<Leaf> Deserialize(const ParamInfo& info, const RestoreArgs& args) const override {
+    if (args.sharding) return ReadShardedLeaf(info, args);
     STOWAGE_ASSIGN_OR_RETURN(Array array, ReadArrayLeaf(info, args));
     return ShapeResult(info, std::move(array), args.restore_type, false);
   }
@@ -125,6 +255,7 @@ class ScalarHandler : public TypeHandler {
   bool Accepts(const Leaf& leaf) const override { return std::holds_alternative<Scalar>(leaf); }
   Result<SerializedLeaf> Serialize(const ParamInfo& info, Leaf leaf,
                                    const SaveArgs& args) const override {
+    if (info.process_index != 0) return NothingWritten();  // Orbax: process 0 writes these
     return WithoutSideMetadata(WriteArrayLeaf(info, std::move(leaf), args));
   }
   Result<Leaf> Deserialize(const ParamInfo& info, const RestoreArgs& args) const override {
@@ -139,8 +270,15 @@ class ScalarHandler : public TypeHandler {
 class JaxArrayHandler : public NumpyHandler {
  public:
   std::string_view typestr() const override { return kJaxArrayTypestr; }
+  bool Accepts(const Leaf& leaf) const override {
+    return NumpyHandler::Accepts(leaf) || std::holds_alternative<ShardedArray>(leaf);
+  }
   Result<SerializedLeaf> Serialize(const ParamInfo& info, Leaf leaf,
                                    const SaveArgs& args) const override {
+    if (auto* sharded = std::get_if<ShardedArray>(&leaf)) {
+      return WriteShardedLeaf(info, std::move(*sharded), args);
+    }
+    if (info.process_index != 0) return DescribeWithoutWriting(info, leaf, args);
     STOWAGE_ASSIGN_OR_RETURN(SerializedLeaf written, WriteArrayLeaf(info, std::move(leaf), args));
     written.metadata.sharding = SingleDeviceShardingJson();
     return written;

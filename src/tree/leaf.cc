@@ -16,6 +16,10 @@ const ArrayView* ArrayViewOf(const Leaf& leaf, ArrayView& storage) {
     storage = *view;
   } else if (auto* scalar = std::get_if<Scalar>(&leaf)) {
     storage = scalar->array().view();
+  } else if (auto* sharded = std::get_if<ShardedArray>(&leaf);
+             sharded && sharded->shards.size() == 1 &&
+             sharded->shards[0].box.shape == sharded->global_shape) {
+    storage = sharded->shards[0].data.view();
   } else {
     return nullptr;
   }

@@ -15,6 +15,7 @@ class CustomTypeHandlerAdapter : public TypeHandler {
   bool Accepts(const Leaf& leaf) const override { return custom_->Accepts(leaf); }
   Result<SerializedLeaf> Serialize(const ParamInfo& info, Leaf leaf,
                                    const SaveArgs& args) const override {
+    if (info.process_index != 0) return SerializedLeaf{Future<void>::Ready(OkStatus()), {}};
     STOWAGE_ASSIGN_OR_RETURN(Future<void> written,
                              custom_->Save(info.store, info.name, std::move(leaf), args));
     return SerializedLeaf{std::move(written), {}};
@@ -84,6 +85,7 @@ Result<const TypeHandler*> TypeHandlerRegistry::ForLeaf(const Leaf& leaf, const 
   if (IsArrayLeaf(leaf)) {
     return ForTypestr(arrays == ArrayValueType::kJaxArray ? kJaxArrayTypestr : kNumpyTypestr);
   }
+  if (std::holds_alternative<ShardedArray>(leaf)) return ForTypestr(kJaxArrayTypestr);
   for (const auto& handler : handlers_) {
     if (handler->Accepts(leaf)) return handler.get();
   }
@@ -105,8 +107,10 @@ std::string_view LeafKindName(const Leaf& leaf) {
       return "array view";
     case 2:
       return "scalar";
-    default:
+    case 3:
       return "string";
+    default:
+      return "sharded array";
   }
 }
 

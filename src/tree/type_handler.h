@@ -35,6 +35,10 @@ struct ParamInfo {
   // With OCDBT, no chunk may exceed this many bytes (Orbax
   // `calculate_chunk_byte_size`, 2 GiB for local files); 0: no cap.
   std::int64_t ocdbt_target_data_file_size = 0;
+  // This process among those saving or restoring together. Only process 0
+  // writes array metadata and unsharded leaves (Orbax's primary host).
+  int process_index = 0;
+  int process_count = 1;
   array_io::IoOptions io;
 };
 
