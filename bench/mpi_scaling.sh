@@ -25,11 +25,19 @@ one_run() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-declare -A seconds
-for command in save restore; do
-  for ranks in 1 4; do
-    seconds[$command$ranks]=$(for _ in $(seq "$runs"); do one_run "$ranks" "$command"; done | median)
+# 1-rank and 4-rank runs alternate, each after `sync`, so that the disk's
+# write-back of one run does not land on the next and drift hits both alike.
+declare -A samples seconds
+for _ in $(seq "$runs"); do
+  for command in save restore; do
+    for ranks in 1 4; do
+      sync
+      samples[$command$ranks]+="$(one_run "$ranks" "$command") "
+    done
   done
+done
+for key in "${!samples[@]}"; do
+  seconds[$key]=$(tr ' ' '\n' <<<"${samples[$key]}" | grep . | median)
 done
 printf '{"bytes": %d, "runs": %d, "fsync": %s' $((1 << 30)) "$runs" \
   "$([[ -z $fsync_flag ]] && echo true || echo false)"

@@ -159,15 +159,19 @@ class AsyncCheckpointer {
   // Waits for the previous save to commit, snapshots `args`, starts the
   // save and returns a future of its commit. Nothing is visible at
   // `directory` before that future is ready; on failure nothing is.
+  // With a handler saving over several processes, every process calls
+  // AsyncSave with its part; all commit futures get the same outcome.
   Result<Future<void>> AsyncSave(const std::filesystem::path& directory,
                                  typename Handler::SaveArgsType args,
                                  const CheckpointSaveOptions& options = {}) {
     (void)WaitUntilFinished();
-    STOWAGE_ASSIGN_OR_RETURN(auto temporary, internal::BeginAtomicSave(directory, options));
+    internal::SaveGroup group = internal::SaveGroupOf(handler_);
+    STOWAGE_ASSIGN_OR_RETURN(auto temporary, internal::BeginGroupSave(directory, options, group));
     auto futures = handler_.AsyncSave(temporary, std::move(args));
     if (!futures.has_value()) {
-      internal::AbandonAtomicSave(temporary);
-      return futures.error();
+      return internal::CommitGroupSave(temporary, directory, nullptr, options, group,
+                                       futures.error())
+          .error();
     }
     auto promise = std::make_shared<Promise<void>>();
     Future<void> committed = promise->future();
@@ -176,17 +180,15 @@ class AsyncCheckpointer {
       std::lock_guard lock(mutex_);
       in_flight_ = committed;
     }
-    WhenAll(std::move(*futures))
-        .OnReady(
-            [this, promise, temporary, directory, options, item_handlers](const Status& written) {
-              Status status = written;
-              if (status.has_value()) status = handler_.Finalize(temporary);
-              if (status.has_value()) {
-                status = internal::CommitAtomicSave(temporary, directory, item_handlers, options);
-              }
-              if (!status.has_value()) internal::AbandonAtomicSave(temporary);
-              promise->Set(std::move(status));
-            });
+    // The commit may wait for other processes: a thread of its own, not a
+    // worker of the pool that writes the data.
+    std::thread([this, written = WhenAll(std::move(*futures)), promise, temporary, directory,
+                 options, item_handlers, group] {
+      Status status = written.Wait();
+      if (status.has_value()) status = handler_.Finalize(temporary);
+      promise->Set(
+          internal::CommitGroupSave(temporary, directory, item_handlers, options, group, status));
+    }).detach();
     return committed;
   }
 

@@ -73,6 +73,14 @@ class MpiCheckpointTest(unittest.TestCase):
                 self.restore_ok(restored_on, directory, SPLITS[(saved_on + restored_on) % 4])
             self.export_whole(directory)  # one process, no MPI
 
+    def test_async_save_across_ranks(self):
+        directory = os.path.join(self.tmp, "async")
+        result = mpirun(4, "save", directory, "--split", "0,1", "--ocdbt", "--async")
+        self.assertEqual(result.returncode, 0, result.stdout)
+        self.assertIn("4 ranks computed meanwhile", result.stdout)
+        self.restore_ok(3, directory, "0", "--ocdbt")
+        self.export_whole(directory)
+
     def test_ocdbt_and_zarr3_layouts(self):
         for flags in (["--ocdbt"], ["--zarr3"], ["--ocdbt", "--zarr3"]):
             directory = self.save(3, "".join(flags), *flags, split="0,1")
