@@ -126,11 +126,11 @@ stowage::Result<double> Save(const Options& o, const stowage::Sharding& sharding
       std::raise(SIGKILL);
     }).detach();
   }
-  stowage::Checkpointer<stowage::ArrayCheckpointHandler> checkpointer{MakeHandler(o, coordinator)};
   stowage::CheckpointSaveOptions save_options{.force = true};
   if (o.no_fsync) save_options.fsync = stowage::kvstore::FsyncPolicy::kNone;
-  auto start = std::chrono::steady_clock::now();
   if (o.async) return SaveAsync(o, std::move(sharded), std::move(coordinator), save_options);
+  stowage::Checkpointer<stowage::ArrayCheckpointHandler> checkpointer{MakeHandler(o, coordinator)};
+  auto start = std::chrono::steady_clock::now();
   STOWAGE_RETURN_IF_ERROR(checkpointer.Save(o.directory, {std::move(sharded), {}}, save_options));
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
