@@ -156,16 +156,19 @@ class AsyncCheckpointer {
   AsyncCheckpointer(const AsyncCheckpointer&) = delete;
   AsyncCheckpointer& operator=(const AsyncCheckpointer&) = delete;
 
-  // Waits for the previous save to commit, snapshots `args`, starts the
-  // save and returns a future of its commit. Nothing is visible at
-  // `directory` before that future is ready; on failure nothing is.
+  // Snapshots `args`, starts the save and returns a future of its commit.
+  // Nothing is visible at `directory` before that future is ready; on
+  // failure nothing is. A save may start while earlier ones are still
+  // writing or committing (each holds its own snapshot); commits happen in
+  // the order the saves started. Saves over several processes, and a save
+  // to a directory still being saved, first wait for the save in flight.
   // With a handler saving over several processes, every process calls
   // AsyncSave with its part; all commit futures get the same outcome.
   Result<Future<void>> AsyncSave(const std::filesystem::path& directory,
                                  typename Handler::SaveArgsType args,
                                  const CheckpointSaveOptions& options = {}) {
-    (void)WaitUntilFinished();
     internal::SaveGroup group = internal::SaveGroupOf(handler_);
+    std::optional<Future<void>> previous = PreviousSave(directory, group);
     STOWAGE_ASSIGN_OR_RETURN(auto temporary, internal::BeginGroupSave(directory, options, group));
     auto futures = handler_.AsyncSave(temporary, std::move(args));
     if (!futures.has_value()) {
@@ -179,12 +182,14 @@ class AsyncCheckpointer {
     {
       std::lock_guard lock(mutex_);
       in_flight_ = committed;
+      saving_.emplace_back(directory, committed);
     }
     // The commit may wait for other processes: a thread of its own, not a
     // worker of the pool that writes the data.
     std::thread([this, written = WhenAll(std::move(*futures)), promise, temporary, directory,
-                 options, item_handlers, group] {
+                 options, item_handlers, group, previous] {
       Status status = written.Wait();
+      if (previous) (void)previous->Wait();  // commits in order
       if (status.has_value()) status = handler_.Finalize(temporary);
       promise->Set(
           internal::CommitGroupSave(temporary, directory, item_handlers, options, group, status));
@@ -213,9 +218,30 @@ class AsyncCheckpointer {
   Handler& handler() { return handler_; }
 
  private:
+  // The save in flight that a new save to `directory` commits after, having
+  // waited for it already when the save cannot overlap it.
+  std::optional<Future<void>> PreviousSave(const std::filesystem::path& directory,
+                                           const internal::SaveGroup& group) {
+    std::optional<Future<void>> previous;
+    bool same_directory = false;
+    {
+      std::lock_guard lock(mutex_);
+      previous = in_flight_;
+      std::erase_if(saving_, [](const auto& save) { return save.second.ready(); });
+      for (const auto& save : saving_) same_directory |= save.first == directory;
+    }
+    bool many_processes = group.coordinator && group.coordinator->process_count() > 1;
+    if (previous && (many_processes || same_directory)) {
+      (void)previous->Wait();
+      previous.reset();
+    }
+    return previous;
+  }
+
   Handler handler_;
   std::mutex mutex_;
-  std::optional<Future<void>> in_flight_;
+  std::optional<Future<void>> in_flight_;  // the latest save: commits after all others
+  std::vector<std::pair<std::filesystem::path, Future<void>>> saving_;  // not yet committed
 };
 
 }  // namespace stowage

@@ -98,6 +98,10 @@ class Store {
 enum class FsyncPolicy {
   kNone,        // never: fastest, a power cut may lose recent writes
   kEveryWrite,  // each file and its directory before Write returns
+  // none, but each file's writeback to disk starts when it is written, so
+  // that the fsync of a later commit (the Checkpointer's) has little left
+  // to wait for: the fastest durable save, when something commits
+  kStartWriteback,
 };
 
 struct FileStoreOptions {

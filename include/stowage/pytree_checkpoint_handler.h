@@ -59,6 +59,16 @@ struct PyTreeCheckpointHandlerOptions {
   std::function<void(std::uint64_t bytes)> progress;
   // Largest array or chunk a restore may allocate; 0 = physical memory.
   std::uint64_t max_restore_bytes = 0;
+  // Arrays saved without SaveArgs::chunk_byte_size that Orbax would store as
+  // one chunk of more than this many bytes are cut into C-order slabs of at
+  // most this size (zarr v2), so that their chunks are compressed and written
+  // in parallel, and restored without a copy when uncompressed. 0: Orbax's
+  // chunking (one chunk per array). Orbax reads either.
+  std::int64_t max_default_chunk_bytes = std::int64_t{16} << 20;
+  // At most this many bytes of chunk buffers (compressed and decoded) are in
+  // flight at once in a save or restore, beyond the arrays themselves; fewer
+  // workers run when chunks are large. 0: no limit beyond the worker count.
+  std::uint64_t max_in_flight_bytes = std::uint64_t{64} << 20;
   // The processes saving this checkpoint together (null: this process
   // alone). Each writes its own shards of ShardedArray leaves; process 0
   // writes everything else and finalizes. Every process must call the same

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -135,6 +136,14 @@ struct RestoreArgs {
   // (reading only the chunks overlapping it); its process count must be
   // the restoring job's. Unset: the whole array.
   std::optional<Sharding> sharding;
+  // Restore an array (not a scalar, not with `sharding`) into this caller
+  // memory, which must hold exactly its elements in C order (in `dtype` when
+  // set); the restored leaf is then an ArrayView of it. Chunks stored
+  // uncompressed, in that dtype and lying contiguously there (whole arrays
+  // and C-order slabs) are read straight into place. Errors:
+  // kInvalidArgument (the size differs, or restore_type kScalar). Arrays of
+  // legacy layouts without `_METADATA` and scalars ignore it.
+  std::span<std::byte> into;
 };
 
 }  // namespace stowage

@@ -38,10 +38,29 @@ ChunksInRegion::ChunksInRegion(Shape shape, Shape chunk_shape, Region region)
   }
 }
 
+namespace {
+
+// Where a full chunk lies in the region's C-order buffer when its elements
+// are one run there: size 1 in the leading dimensions, the region's size in
+// the trailing ones, any size in the one between.
+std::optional<std::int64_t> ContiguousOffset(const ChunkBox& box, const Shape& chunk_shape,
+                                             const Shape& region_shape) {
+  if (box.overlap != chunk_shape) return std::nullopt;  // clipped or padded
+  std::size_t rank = chunk_shape.size(), k = 0;
+  while (k < rank && box.overlap[k] == 1) ++k;
+  for (std::size_t d = k + 1; d < rank; ++d) {
+    if (box.overlap[d] != region_shape[d]) return std::nullopt;
+  }
+  std::int64_t offset = 0;
+  for (std::size_t d = 0; d < rank; ++d) offset = offset * region_shape[d] + box.in_region[d];
+  return offset;
+}
+
+}  // namespace
+
 ChunkBox ChunksInRegion::operator[](std::int64_t linear) const {
   std::size_t rank = shape_.size();
   ChunkBox box{Shape(rank), Shape(rank), Shape(rank), Shape(rank), Shape(rank), Shape(rank)};
-  box.is_whole_region = chunk_shape_ == region_.shape;
   for (std::size_t k = rank; k-- > 0;) {
     box.grid_index[k] = first_[k] + linear % count_[k];
     linear /= count_[k];
@@ -53,8 +72,8 @@ ChunkBox ChunksInRegion::operator[](std::int64_t linear) const {
     box.in_chunk[k] = begin - box.origin[k];
     box.in_region[k] = begin - region_.origin[k];
     box.overlap[k] = end - begin;
-    box.is_whole_region &= box.origin[k] == region_.origin[k];
   }
+  box.contiguous_at = ContiguousOffset(box, chunk_shape_, region_.shape);
   return box;
 }
 

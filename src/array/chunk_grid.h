@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "stowage/array.h"
@@ -31,9 +32,11 @@ struct ChunkBox {
   Shape in_chunk;
   Shape in_region;
   Shape overlap;
-  // The full chunk is exactly the region (no edge padding, nothing clipped):
-  // its elements can move between the region's buffer and the chunk as is.
-  bool is_whole_region = false;
+  // When the full chunk (no edge padding, nothing clipped) is one contiguous
+  // run of the region's C-order buffer (the whole region, or a slab of it):
+  // that run's first element. Its elements can then move between the
+  // region's buffer and the chunk as is.
+  std::optional<std::int64_t> contiguous_at;
 };
 
 // The number of chunks along each dimension: ceil(shape / chunk_shape).

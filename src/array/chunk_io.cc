@@ -43,6 +43,15 @@ void CopyChunkIntoTarget(std::span<const std::byte> decoded, DType stored_dtype,
           out_item);
 }
 
+// How many chunks may be worked on at once within `budget` bytes: each
+// worker may hold a chunk's encoded and decoded bytes.
+std::size_t WorkersWithin(std::uint64_t budget, const Shape& chunk_shape, std::size_t item_size) {
+  if (budget == 0) return SIZE_MAX;
+  std::uint64_t per_worker = 2 * Elements(chunk_shape) * std::max<std::size_t>(item_size, 1);
+  return static_cast<std::size_t>(
+      std::max<std::uint64_t>(1, budget / std::max<std::uint64_t>(1, per_worker)));
+}
+
 }  // namespace
 
 std::string JoinKey(std::string_view prefix, std::string_view key) {
@@ -62,7 +71,8 @@ Future<void> ForEachChunk(const IoOptions& options, const Shape& shape, const Sh
     if (progress) progress(Elements(box.overlap) * item_size);
     return OkStatus();
   };
-  return ParallelFor(PoolOf(options), first_chunk + chunks.size(), std::move(task));
+  return ParallelFor(PoolOf(options), first_chunk + chunks.size(), std::move(task),
+                     WorkersWithin(options.max_in_flight_bytes, chunk_shape, item_size));
 }
 
 zarr::Limits WithoutArrayBound(const zarr::Limits& limits) {
@@ -109,12 +119,21 @@ Status ReadRegionChunks(const IoOptions& options, const Shape& shape, const Shap
                         const DecodeChunkFn& decode) {
   std::size_t chunk_bytes = Elements(chunk_shape) * ItemSize(stored_dtype);
   auto read_chunk = [&](const ChunkBox& box) -> Status {
-    if (box.is_whole_region && stored_dtype == target.dtype) return decode(box, target.bytes);
+    if (box.contiguous_at && stored_dtype == target.dtype) {  // straight into place
+      return decode(box,
+                    target.bytes.subspan(*box.contiguous_at * ItemSize(target.dtype), chunk_bytes));
+    }
     Bytes decoded(chunk_bytes);
     STOWAGE_RETURN_IF_ERROR(decode(box, decoded));
     CopyChunkIntoTarget(decoded, stored_dtype, chunk_shape, box, target);
     return OkStatus();
   };
+  ChunksInRegion chunks(shape, chunk_shape, region);
+  if (chunks.size() == 1) {  // small arrays: no hand-off to a worker and back
+    STOWAGE_RETURN_IF_ERROR(read_chunk(chunks[0]));
+    if (options.progress) options.progress(Elements(region.shape) * ItemSize(target.dtype));
+    return OkStatus();
+  }
   // Waiting here keeps `decode` and `target` (borrowed) alive for the tasks.
   return ForEachChunk(options, shape, chunk_shape, region, ItemSize(target.dtype), nullptr,
                       read_chunk)
@@ -124,7 +143,10 @@ Status ReadRegionChunks(const IoOptions& options, const Shape& shape, const Shap
 std::span<const std::byte> GatherChunk(const Array& values, const ChunkBox& box,
                                        const Shape& chunk_shape, DType stored_dtype,
                                        std::span<const std::byte> fill, Bytes& scratch) {
-  if (box.is_whole_region && stored_dtype == values.dtype()) return values.bytes();
+  std::size_t item = ItemSize(values.dtype());
+  if (box.contiguous_at && stored_dtype == values.dtype()) {  // no copy
+    return values.bytes().subspan(*box.contiguous_at * item, Elements(chunk_shape) * item);
+  }
   scratch.resize(Elements(chunk_shape) * ItemSize(stored_dtype));
   if (box.extent != chunk_shape) FillWith(scratch, fill);  // edge padding
   Shape zero(chunk_shape.size(), 0);
@@ -136,10 +158,12 @@ std::span<const std::byte> GatherChunk(const Array& values, const ChunkBox& box,
   std::size_t elements = Elements(box.extent);
   Bytes part, cast(elements * ItemSize(stored_dtype));
   std::span<const std::byte> source = values.bytes();
-  if (!box.is_whole_region) {
-    part.resize(elements * ItemSize(values.dtype()));
+  if (box.contiguous_at) {
+    source = source.subspan(*box.contiguous_at * item, elements * item);
+  } else {
+    part.resize(elements * item);
     CopyBox(values.bytes(), values.shape(), box.in_region, part, box.extent, zero, box.extent,
-            ItemSize(values.dtype()));
+            item);
     source = part;
   }
   CastElements(values.dtype(), source, stored_dtype, cast, elements);

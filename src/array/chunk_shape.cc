@@ -125,4 +125,26 @@ Result<Shape> ChooseChunkShape(std::span<const std::int64_t> global_shape,
   return chunk;
 }
 
+Shape SlabChunkShape(std::span<const std::int64_t> write_shape, DType dtype,
+                     std::int64_t max_bytes) {
+  Shape chunk(write_shape.begin(), write_shape.end());
+  for (auto& n : chunk) n = std::max<std::int64_t>(1, n);
+  auto item = static_cast<std::int64_t>(ItemSize(dtype));
+  std::int64_t bytes = item;  // of one index of dimension d with the later ones whole
+  for (std::size_t d = chunk.size(); d-- > 0;) {
+    if (bytes > max_bytes / chunk[d]) {  // dimension d must be cut
+      std::int64_t fit = std::max<std::int64_t>(1, max_bytes / bytes);
+      std::int64_t divisor = 1;
+      for (std::int64_t candidate : Divisors(chunk[d])) {
+        if (candidate <= fit) divisor = candidate;
+      }
+      chunk[d] = divisor * 2 > fit ? divisor : fit;
+      for (std::size_t lead = 0; lead < d; ++lead) chunk[lead] = 1;
+      return chunk;
+    }
+    bytes *= chunk[d];
+  }
+  return chunk;
+}
+
 }  // namespace stowage::array_io

@@ -21,4 +21,14 @@ Result<Shape> ChooseChunkShape(std::span<const std::int64_t> global_shape,
                                std::optional<std::int64_t> target_byte_size,
                                std::span<const int> shard_axes = {});
 
+// stowage's chunking of a large array saved without a chunk size: C-order
+// slabs of at most `max_bytes` (or one element's row when that is larger),
+// cut from the leading dimensions, so that chunks encode in parallel and
+// uncompressed ones move between memory and storage without a copy. A
+// dimension is cut at a divisor of its size (no partial edge chunk) unless
+// that would halve the slab. Zero-length dimensions count as 1.
+// REQUIRES: max_bytes > 0.
+Shape SlabChunkShape(std::span<const std::int64_t> write_shape, DType dtype,
+                     std::int64_t max_bytes);
+
 }  // namespace stowage::array_io

@@ -53,5 +53,27 @@ TEST(ChooseChunkShapeTest, RejectsBadArguments) {
       ErrorCode::kInvalidArgument);
 }
 
+TEST(SlabChunkShapeTest, CutsLeadingDimensionsAtDivisors) {
+  // 32 KiB rows, 16 MiB slabs: 512 rows (a divisor of 16384).
+  EXPECT_EQ(SlabChunkShape(Shape{16384, 8192}, DType::kFloat32, 16 << 20), (Shape{512, 8192}));
+  // Small arrays, scalars and zero-length dimensions stay one chunk.
+  EXPECT_EQ(SlabChunkShape(Shape{10, 10}, DType::kFloat64, 16 << 20), (Shape{10, 10}));
+  EXPECT_EQ(SlabChunkShape(Shape{}, DType::kFloat32, 4), Shape{});
+  EXPECT_EQ(SlabChunkShape(Shape{0, 3}, DType::kInt8, 16), (Shape{1, 3}));
+}
+
+TEST(SlabChunkShapeTest, PrefersFullSlabsOverSmallDivisors) {
+  // 4 MiB rows, 8 MiB slabs: 7 has no divisor near 2, so 2 rows and a partial edge chunk.
+  EXPECT_EQ(SlabChunkShape(Shape{7, 1 << 20}, DType::kFloat32, 8 << 20), (Shape{2, 1 << 20}));
+  // 6 rows of 1 KiB under 4 KiB slabs: the divisor 3 is within half of 4.
+  EXPECT_EQ(SlabChunkShape(Shape{6, 1024}, DType::kInt8, 4096), (Shape{3, 1024}));
+}
+
+TEST(SlabChunkShapeTest, CutsInnerDimensionWhenOneRowIsTooLarge) {
+  EXPECT_EQ(SlabChunkShape(Shape{4, 3, 8 << 20}, DType::kInt8, 1 << 20), (Shape{1, 1, 1 << 20}));
+  // A chunk holds at least one element even under a tiny limit.
+  EXPECT_EQ(SlabChunkShape(Shape{5}, DType::kFloat64, 3), (Shape{1}));
+}
+
 }  // namespace
 }  // namespace stowage::array_io

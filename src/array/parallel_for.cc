@@ -39,12 +39,20 @@ struct LoopState {
 }  // namespace
 
 Future<void> ParallelFor(ThreadPool& pool, std::int64_t count,
-                         std::function<Status(std::int64_t)> fn) {
+                         std::function<Status(std::int64_t)> fn, std::size_t max_workers) {
   if (count <= 0) return Future<void>::Ready(OkStatus());
+  if (ThreadPool::InWorker()) {  // nested in a pool task: waiting on the pool could deadlock
+    for (std::int64_t i = 0; i < count; ++i) {
+      Status status = fn(i);
+      if (!status.has_value()) return Future<void>::Ready(status);
+    }
+    return Future<void>::Ready(OkStatus());
+  }
   auto state = std::make_shared<LoopState>();
   state->fn = std::move(fn);
   state->count = count;
-  int workers = static_cast<int>(std::min<std::int64_t>(count, pool.size()));
+  std::size_t allowed = std::max<std::size_t>(1, std::min(max_workers, pool.size()));
+  int workers = static_cast<int>(std::min<std::uint64_t>(count, allowed));
   state->workers_left = workers;
   Future<void> future = state->promise.future();
   for (int w = 0; w < workers; ++w) pool.Schedule([state] { state->RunWorker(); });

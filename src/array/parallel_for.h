@@ -2,6 +2,7 @@
 // pool.size() tasks in flight, stopping early at the first error.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 
@@ -10,9 +11,13 @@
 
 namespace stowage::array_io {
 
-// Calls `fn(i)` for every i in [0, count) from pool workers and returns a
-// future of the first error (or OK). `fn` must be safe to call concurrently.
+// Calls `fn(i)` for every i in [0, count) from at most `max_workers` (and
+// pool.size()) pool workers at once and returns a future of the first error
+// (or OK). `fn` must be safe to call concurrently. Called from a pool
+// worker (a loop nested in a pool task), it runs the loop inline instead
+// and returns a ready future.
 Future<void> ParallelFor(ThreadPool& pool, std::int64_t count,
-                         std::function<Status(std::int64_t)> fn);
+                         std::function<Status(std::int64_t)> fn,
+                         std::size_t max_workers = SIZE_MAX);
 
 }  // namespace stowage::array_io

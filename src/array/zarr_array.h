@@ -38,6 +38,9 @@ struct IoOptions {
   ThreadPool* pool = nullptr;  // null: ThreadPool::Default()
   ProgressFn progress;         // optional
   zarr::Limits limits;
+  // Chunk buffers (encoded and decoded) in flight at once stay within this
+  // many bytes: fewer workers run on large chunks (at least one). 0: no limit.
+  std::uint64_t max_in_flight_bytes = 0;
 };
 
 // The `.zarray` that WriteZarrArrayAsync writes for an array of `shape`

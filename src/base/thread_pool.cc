@@ -34,7 +34,14 @@ void ThreadPool::Schedule(std::function<void()> task) {
   cv_.notify_one();
 }
 
+namespace {
+thread_local bool in_worker = false;
+}  // namespace
+
+bool ThreadPool::InWorker() { return in_worker; }
+
 void ThreadPool::WorkerLoop() {
+  in_worker = true;
   for (;;) {
     std::function<void()> task;
     {

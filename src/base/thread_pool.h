@@ -28,6 +28,10 @@ class ThreadPool {
 
   std::size_t size() const { return workers_.size(); }
 
+  // True on a worker thread of any ThreadPool. Work there must not wait for
+  // other pool tasks, so nested parallel loops run inline instead.
+  static bool InWorker();
+
   // Queues `task`. Tasks must not block waiting on other tasks of this pool.
   void Schedule(std::function<void()> task);
 

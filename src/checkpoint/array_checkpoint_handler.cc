@@ -18,6 +18,8 @@ PyTreeCheckpointHandlerOptions TreeOptionsOf(const ArrayCheckpointHandlerOptions
   tree.fsync = options.fsync;
   tree.progress = options.progress;
   tree.max_restore_bytes = options.max_restore_bytes;
+  tree.max_in_flight_bytes = options.max_in_flight_bytes;
+  tree.max_default_chunk_bytes = options.max_default_chunk_bytes;
   tree.coordinator = options.coordinator;
   tree.collective_timeout = options.collective_timeout;
   return tree;

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <numeric>
 
@@ -352,6 +354,114 @@ TEST_F(ArrayCheckpointHandlerTest, AsyncSaveSnapshotsAndCommitsOnlyWhenDone) {
   ASSERT_OK_AND_ASSIGN(Leaf back, checkpointer.Restore(Dir("c")));
   auto values = std::get<Array>(back).values<float>();
   EXPECT_EQ(std::vector<float>(values.begin(), values.end()), (std::vector<float>{1, 2, 3, 4}));
+}
+
+TEST_F(ArrayCheckpointHandlerTest, NextAsyncSaveStartsWhileThePreviousIsStillWriting) {
+  auto gate = std::make_shared<Gate>();
+  ArrayCheckpointHandlerOptions options;
+  options.progress = [gate](std::uint64_t) { gate->Wait(); };
+  AsyncCheckpointer<ArrayCheckpointHandler> checkpointer{ArrayCheckpointHandler(options)};
+  ASSERT_OK_AND_ASSIGN(Future<void> first,
+                       checkpointer.AsyncSave(Dir("1"), {Iota(DType::kInt32, {3}), {}}));
+  // The second save must not wait for the first (held back by the gate).
+  auto second = std::async(std::launch::async, [&] {
+    return checkpointer.AsyncSave(Dir("2"), {Iota(DType::kInt32, {5}), {}});
+  });
+  bool returned = second.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  EXPECT_TRUE(returned) << "AsyncSave blocked on the save in flight";
+  EXPECT_FALSE(first.ready());
+  gate->Open();
+  ASSERT_TRUE(second.valid());
+  ASSERT_OK_AND_ASSIGN(Future<void> committed, second.get());
+  ASSERT_OK(committed.Wait());
+  EXPECT_TRUE(first.ready());  // commits in the order the saves started
+  ASSERT_OK(first.Wait());
+  ASSERT_OK_AND_ASSIGN(Leaf one, checkpointer.Restore(Dir("1")));
+  ASSERT_OK_AND_ASSIGN(Leaf two, checkpointer.Restore(Dir("2")));
+  EXPECT_TRUE(BitwiseEqual(std::get<Array>(one).view(), Iota(DType::kInt32, {3}).view()));
+  EXPECT_TRUE(BitwiseEqual(std::get<Array>(two).view(), Iota(DType::kInt32, {5}).view()));
+}
+
+TEST_F(ArrayCheckpointHandlerTest, SavingTheSameDirectoryAgainWaitsForTheSaveInFlight) {
+  AsyncCheckpointer<ArrayCheckpointHandler> checkpointer{ArrayCheckpointHandler()};
+  ASSERT_OK_AND_ASSIGN(Future<void> first,
+                       checkpointer.AsyncSave(Dir("c"), {Iota(DType::kInt32, {3}), {}}));
+  ASSERT_OK_AND_ASSIGN(
+      Future<void> second,
+      checkpointer.AsyncSave(Dir("c"), {Iota(DType::kInt32, {4}), {}}, {.force = true}));
+  EXPECT_TRUE(first.ready());
+  ASSERT_OK(first.Wait());
+  ASSERT_OK(second.Wait());
+  ASSERT_OK_AND_ASSIGN(Leaf back, checkpointer.Restore(Dir("c")));
+  EXPECT_EQ(std::get<Array>(back).shape(), Shape{4});
+}
+
+// Without a chunk size, arrays over max_default_chunk_bytes become C-order
+// slabs; an explicit chunk size and 0 keep Orbax's chunking.
+TEST_F(ArrayCheckpointHandlerTest, LargeArraysAreSavedAsSlabs) {
+  ArrayCheckpointHandlerOptions options;
+  options.max_default_chunk_bytes = 40 * 4;  // 40 float32: 4 rows of 10
+  options.compression = Compression::kNone;
+  Checkpointer<ArrayCheckpointHandler> checkpointer{ArrayCheckpointHandler(options)};
+  Array array = Iota(DType::kFloat32, {30, 10});
+  ASSERT_OK(checkpointer.Save(Dir("slabs"), {array.Copy(), {}}));
+  EXPECT_NE(ReadText(Dir("slabs") / "checkpoint" / ".zarray").find(R"("chunks":[3,10])"),
+            std::string::npos);  // 3 divides 30 and is within half of 4
+  // Chunk 1.0 holds rows 3..5 exactly as they lie in memory.
+  std::string chunk = ReadText(Dir("slabs") / "checkpoint" / "1.0");
+  ASSERT_EQ(chunk.size(), 30u * 4);
+  EXPECT_EQ(std::memcmp(chunk.data(), array.bytes().data() + 30 * 4, chunk.size()), 0);
+  ASSERT_OK_AND_ASSIGN(Leaf back, checkpointer.Restore(Dir("slabs")));
+  EXPECT_TRUE(BitwiseEqual(std::get<Array>(back).view(), array.view()));
+
+  SaveArgs explicit_size;
+  explicit_size.chunk_byte_size = 150 * 4;
+  ASSERT_OK(checkpointer.Save(Dir("orbax"), {array.Copy(), explicit_size}));
+  EXPECT_NE(ReadText(Dir("orbax") / "checkpoint" / ".zarray").find(R"("chunks":[15,10])"),
+            std::string::npos);
+  options.max_default_chunk_bytes = 0;
+  Checkpointer<ArrayCheckpointHandler> one_chunk{ArrayCheckpointHandler(options)};
+  ASSERT_OK(one_chunk.Save(Dir("one"), {array.Copy(), {}}));
+  EXPECT_NE(ReadText(Dir("one") / "checkpoint" / ".zarray").find(R"("chunks":[30,10])"),
+            std::string::npos);
+}
+
+TEST_F(ArrayCheckpointHandlerTest, RestoresIntoTheCallersMemory) {
+  Array array = Iota(DType::kFloat32, {30, 10});
+  for (auto compression : {Compression::kNone, Compression::kZstd}) {
+    for (bool ocdbt : {false, true}) {
+      ArrayCheckpointHandlerOptions options;
+      options.compression = compression;
+      options.use_ocdbt = ocdbt;
+      options.max_default_chunk_bytes = 40 * 4;  // slabs of 3 rows
+      Checkpointer<ArrayCheckpointHandler> checkpointer{ArrayCheckpointHandler(options)};
+      fs::path dir =
+          Dir("into" + std::to_string(static_cast<int>(compression)) + std::to_string(ocdbt));
+      ASSERT_OK(checkpointer.Save(dir, {array.Copy(), {}}));
+      std::vector<float> buffer(300, -1.0f);
+      ArrayRestoreArgs args;
+      args.restore_args.into = std::as_writable_bytes(std::span<float>(buffer));
+      ASSERT_OK_AND_ASSIGN(Leaf back, checkpointer.Restore(dir, args));
+      const auto& view = std::get<ArrayView>(back);
+      EXPECT_EQ(view.bytes().data(), args.restore_args.into.data());
+      EXPECT_EQ(view.shape(), (Shape{30, 10}));
+      EXPECT_TRUE(BitwiseEqual(view, array.view()));
+      // Converted while reading: float64 into a buffer of that size.
+      std::vector<double> wide(300);
+      args.restore_args.dtype = DType::kFloat64;
+      args.restore_args.into = std::as_writable_bytes(std::span<double>(wide));
+      ASSERT_OK(checkpointer.Restore(dir, args));
+      EXPECT_EQ(wide[299], 300.0);
+      std::vector<float> small(299);
+      args.restore_args.dtype.reset();
+      args.restore_args.into = std::as_writable_bytes(std::span<float>(small));
+      auto refused = checkpointer.Restore(dir, args);
+      ASSERT_FALSE(refused.has_value());
+      EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(refused.error().message().find("checkpoint"), std::string::npos)
+          << refused.error().message();
+    }
+  }
 }
 
 TEST_F(ArrayCheckpointHandlerTest, AsyncSaveFailureIsReportedAndLeavesNothing) {

@@ -86,6 +86,7 @@ tree::ParamInfo BasePyTreeHandler::MakeParamInfo(std::shared_ptr<kvstore::Store>
   info.process_index = ProcessIndex();
   info.process_count = options_.coordinator->process_count();
   if (options_.use_ocdbt) info.ocdbt_target_data_file_size = options_.ocdbt_target_data_file_size;
+  info.max_default_chunk_bytes = options_.max_default_chunk_bytes;
   info.io = options_.io;
   return info;
 }

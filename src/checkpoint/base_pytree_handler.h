@@ -44,6 +44,8 @@ struct BasePyTreeOptions {
   ArrayValueType array_value_type = ArrayValueType::kNumpy;
   // With OCDBT, the largest chunk in bytes (Orbax's default for local files).
   std::int64_t ocdbt_target_data_file_size = std::int64_t{2} << 30;
+  // See tree::ParamInfo::max_default_chunk_bytes.
+  std::int64_t max_default_chunk_bytes = 0;
   kvstore::FileStoreOptions file;
   array_io::IoOptions io;
   // The processes saving together (null: this one alone), and the longest

@@ -1,5 +1,9 @@
 #include "stowage/pytree_checkpoint_handler.h"
 
+#include <atomic>
+#include <functional>
+#include <thread>
+
 #include "base/thread_pool.h"
 #include "checkpoint/base_pytree_handler.h"
 #include "checkpoint/layout.h"
@@ -61,6 +65,19 @@ Result<Tree> AggregatedLeaf(std::optional<checkpoint::AggregateFile>& aggregate,
   return checkpoint::TreeNodeOf(std::move(leaf->value), args.dtype);
 }
 
+// Calls fn(i) for every i in [0, n) from up to `threads` threads: the
+// caller's and threads of their own, not pool workers, so that each call
+// may still hand its chunk reads to the pool and wait for them.
+void RunOnThreads(std::size_t n, std::size_t threads, const std::function<void(std::size_t)>& fn) {
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < n;) fn(i);
+  };
+  std::vector<std::jthread> helpers;
+  for (std::size_t t = 1; t < std::min(threads, n); ++t) helpers.emplace_back(work);
+  work();
+}
+
 }  // namespace
 
 struct PyTreeCheckpointHandler::Impl {
@@ -80,6 +97,8 @@ struct PyTreeCheckpointHandler::Impl {
     base_options.io.pool = own_pool.get();
     base_options.io.progress = options.progress;
     base_options.io.limits.max_bytes = options.max_restore_bytes;
+    base_options.io.max_in_flight_bytes = options.max_in_flight_bytes;
+    base_options.max_default_chunk_bytes = options.max_default_chunk_bytes;
     if (!options.coordinator) options.coordinator = SingleProcessCoordinator();
     base_options.coordinator = options.coordinator;
     base_options.collective_timeout = options.collective_timeout;
@@ -149,18 +168,31 @@ Result<Tree> PyTreeCheckpointHandler::Restore(const fs::path& directory,
   for (const auto& entry : metadata.entries) names.push_back(tree::ParamName(entry.keypath));
   STOWAGE_RETURN_IF_ERROR(CheckKeysExist(where, names, args.keys));
   STOWAGE_ASSIGN_OR_RETURN(auto store, checkpoint::OpenArrayStore(directory, &metadata));
-  std::vector<std::pair<tree::KeyPath, Tree>> nodes;
+  std::vector<std::size_t> selected;
   for (std::size_t i = 0; i < metadata.entries.size(); ++i) {
-    const auto& entry = metadata.entries[i];
-    if (!Selected(names[i], args.keys)) continue;
-    RestoreArgs leaf_args = ArgsFor(args, names[i]);
-    bool aggregated =
-        entry.value.skip_deserialize && !tree::IsEmptyNodeTypestr(entry.value.value_type);
-    STOWAGE_ASSIGN_OR_RETURN(
-        Tree node, aggregated
-                       ? AggregatedLeaf(aggregate, directory, entry, leaf_args)
-                       : impl_->base->RestoreEntry(directory, store, metadata, entry, leaf_args));
-    nodes.emplace_back(entry.keypath, std::move(node));
+    if (Selected(names[i], args.keys)) selected.push_back(i);
+  }
+  auto aggregated = [&](std::size_t i) {
+    const auto& value = metadata.entries[i].value;
+    return value.skip_deserialize && !tree::IsEmptyNodeTypestr(value.value_type);
+  };
+  std::vector<std::optional<Result<Tree>>> restored(selected.size());
+  // Leaves restored at once: as many as the pool has workers.
+  std::size_t workers = impl_->own_pool ? impl_->own_pool->size() : ThreadPool::Default().size();
+  RunOnThreads(selected.size(), workers, [&](std::size_t k) {
+    std::size_t i = selected[k];
+    if (aggregated(i)) return;  // below, in this thread: it moves out of `aggregate`
+    restored[k] = impl_->base->RestoreEntry(directory, store, metadata, metadata.entries[i],
+                                            ArgsFor(args, names[i]));
+  });
+  std::vector<std::pair<tree::KeyPath, Tree>> nodes;
+  for (std::size_t k = 0; k < selected.size(); ++k) {  // the first error in tree order
+    const auto& entry = metadata.entries[selected[k]];
+    if (aggregated(selected[k])) {
+      restored[k] = AggregatedLeaf(aggregate, directory, entry, ArgsFor(args, names[selected[k]]));
+    }
+    if (!restored[k]->has_value()) return restored[k]->error();
+    nodes.emplace_back(entry.keypath, std::move(**restored[k]));
   }
   return Unflattened(std::move(nodes), where, !args.keys.empty(), metadata.entries.size());
 }

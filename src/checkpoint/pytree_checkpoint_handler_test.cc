@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "stowage/checkpointer.h"
 #include "testutil/testutil.h"
 #include "tree/pytree.h"
@@ -82,6 +84,40 @@ TEST(PyTreeCheckpointHandlerTest, NestedTreesRoundTripInEveryLayout) {
       EXPECT_NE(metadata.find(R"({"key": "1", "key_type": 1})"), std::string::npos);
       EXPECT_NE(metadata.find(R"("custom_metadata": {"note": "x"})"), std::string::npos);
     }
+  }
+}
+
+// Leaves restore on several threads; the result and the error reported do
+// not depend on which finishes first.
+TEST(PyTreeCheckpointHandlerTest, ManyLeavesRestoreInParallelWithTheFirstErrorInTreeOrder) {
+  testing::TempDir tmp;
+  PyTreeCheckpointHandlerOptions options;
+  options.use_ocdbt = false;
+  options.num_threads = 4;
+  Checkpointer<PyTreeCheckpointHandler> checkpointer{PyTreeCheckpointHandler(options)};
+  Tree tree;
+  for (int i = 0; i < 200; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "k%03d", i);
+    tree[name] = Int32s({i, -i, i * i});
+  }
+  tree["s"] = Scalar::Of(2.5);
+  fs::path dir = tmp.path() / "many";
+  ASSERT_OK(checkpointer.Save(dir, {std::move(tree), {}, {}}));
+  ASSERT_OK_AND_ASSIGN(Tree back, checkpointer.Restore(dir));
+  for (int i = 0; i < 200; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "k%03d", i);
+    EXPECT_TRUE(BitwiseEqual(ArrayAt(back, {name}).view(), Int32s({i, -i, i * i}).view()));
+  }
+  EXPECT_EQ(std::get<Scalar>(back.Find("s")->leaf()).As<double>(), 2.5);
+  fs::remove(dir / "k150" / "0");
+  fs::remove(dir / "k020" / "0");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto failed = checkpointer.Restore(dir);
+    ASSERT_FALSE(failed.has_value());
+    EXPECT_EQ(failed.error().code(), ErrorCode::kNotFound);
+    EXPECT_NE(failed.error().message().find("k020"), std::string::npos) << failed.error().message();
   }
 }
 

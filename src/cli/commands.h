@@ -17,8 +17,9 @@ struct ImportOptions {
   std::string dtype;  // empty: keep
   std::string compression = "zstd";
   std::optional<std::int64_t> chunk_bytes;
-  bool scalar = false;    // save a 0-d array as an Orbax "scalar"
-  bool ocdbt = false;     // store a .npy array inside an OCDBT database
+  std::optional<std::int64_t> max_chunk_bytes;  // unset: the library's default
+  bool scalar = false;                          // save a 0-d array as an Orbax "scalar"
+  bool ocdbt = false;                           // store a .npy array inside an OCDBT database
   bool no_ocdbt = false;  // store a .npz tree as zarr folders instead of OCDBT
   bool zarr3 = false;     // store it as zarr3 with the sharding codec
   bool jax = false;       // record arrays as single-device jax.Arrays

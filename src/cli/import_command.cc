@@ -26,6 +26,12 @@ Result<Leaf> MakeItem(Array array, bool scalar, const std::string& input) {
   return Leaf(std::move(*value));
 }
 
+// Files are fsynced once, at commit, by the checkpointer; their writeback
+// starts as they are written, overlapping the disk with encoding.
+kvstore::FsyncPolicy WriterFsyncOf(const ImportOptions& options) {
+  return options.no_fsync ? kvstore::FsyncPolicy::kNone : kvstore::FsyncPolicy::kStartWriteback;
+}
+
 CheckpointSaveOptions SaveOptionsOf(const ImportOptions& options) {
   CheckpointSaveOptions save_options;
   save_options.force = options.force;
@@ -41,10 +47,11 @@ Status ImportTree(const ImportOptions& options) {
   PyTreeCheckpointHandlerOptions handler_options;
   STOWAGE_ASSIGN_OR_RETURN(handler_options.compression, ParseCompression(options.compression));
   handler_options.num_threads = options.threads;
+  if (options.max_chunk_bytes) handler_options.max_default_chunk_bytes = *options.max_chunk_bytes;
   handler_options.use_ocdbt = !options.no_ocdbt;
   handler_options.use_zarr3 = options.zarr3;
   if (options.jax) handler_options.array_value_type = ArrayValueType::kJaxArray;
-  handler_options.fsync = kvstore::FsyncPolicy::kNone;  // fsynced once, at commit
+  handler_options.fsync = WriterFsyncOf(options);
   PyTreeSaveArgs args{std::move(tree), {}, nullptr};
   if (!options.dtype.empty() || options.chunk_bytes) {
     SaveArgs leaf_args;
@@ -78,11 +85,11 @@ Status RunImport(const ImportOptions& options) {
   handler_options.checkpoint_name = options.name;
   STOWAGE_ASSIGN_OR_RETURN(handler_options.compression, ParseCompression(options.compression));
   handler_options.num_threads = options.threads;
+  if (options.max_chunk_bytes) handler_options.max_default_chunk_bytes = *options.max_chunk_bytes;
   handler_options.use_ocdbt = options.ocdbt;
   handler_options.use_zarr3 = options.zarr3;
   if (options.jax) handler_options.array_value_type = ArrayValueType::kJaxArray;
-  // Files are fsynced once, at commit, by the checkpointer.
-  handler_options.fsync = kvstore::FsyncPolicy::kNone;
+  handler_options.fsync = WriterFsyncOf(options);
   handler_options.progress = progress.Callback();
   STOWAGE_ASSIGN_OR_RETURN(Leaf item, MakeItem(std::move(array), options.scalar, options.input));
   Checkpointer<ArrayCheckpointHandler> checkpointer{ArrayCheckpointHandler(handler_options)};

@@ -28,6 +28,10 @@ void AddImport(CLI::App& app, ImportOptions& o) {
       ->check(CLI::IsMember({"zstd", "none"}));
   cmd->add_option("--chunk-bytes", o.chunk_bytes, "upper bound on a chunk's bytes")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-chunk-bytes", o.max_chunk_bytes,
+                  "without --chunk-bytes, cut larger arrays into C-order slabs of at most this "
+                  "size (default 16 MiB; 0: one chunk per array, as Orbax)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--scalar", o.scalar, "save a 0-d array as an Orbax scalar");
   cmd->add_flag("--ocdbt", o.ocdbt,
                 "store the array in an OCDBT database (as Orbax's PyTree handler)");

@@ -113,7 +113,16 @@ Result<Bytes> ReadWholeFile(const fs::path& path, std::uint64_t max_bytes) {
   return bytes;
 }
 
-Status WriteFile(const fs::path& path, std::span<const std::byte> data, bool sync) {
+void StartWriteback(int fd) {
+#ifdef SYNC_FILE_RANGE_WRITE
+  ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // advisory: errors surface at fsync
+#else
+  (void)fd;
+#endif
+}
+
+Status WriteFile(const fs::path& path, std::span<const std::byte> data, bool sync,
+                 bool start_writeback) {
   FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.get() < 0) return OsError(errno, "open", path);
   std::size_t done = 0;
@@ -125,6 +134,7 @@ Status WriteFile(const fs::path& path, std::span<const std::byte> data, bool syn
     done += static_cast<std::size_t>(n);
   }
   if (sync && ::fsync(fd.get()) != 0) return OsError(errno, "fsync", path);
+  if (start_writeback && !sync) StartWriteback(fd.get());
   if (fd.Close() != 0) return OsError(errno, "close", path);
   return OkStatus();
 }

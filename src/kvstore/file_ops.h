@@ -59,8 +59,15 @@ Status ReadFileInto(const std::filesystem::path& path, std::span<std::byte> out)
 Result<Bytes> ReadWholeFile(const std::filesystem::path& path, std::uint64_t max_bytes);
 
 // Writes `data` to `path` (created or truncated) with large writes; fsyncs
-// the file when `sync` is true. On failure the file may hold partial data.
-Status WriteFile(const std::filesystem::path& path, std::span<const std::byte> data, bool sync);
+// the file when `sync` is true. With `start_writeback`, asks the kernel to
+// start writing the file to disk without waiting, so that a later fsync
+// finds little left to do. On failure the file may hold partial data.
+Status WriteFile(const std::filesystem::path& path, std::span<const std::byte> data, bool sync,
+                 bool start_writeback = false);
+
+// Asks the kernel to start writing `fd`'s dirty pages to disk and returns at
+// once (Linux sync_file_range; elsewhere nothing). Not a durability promise.
+void StartWriteback(int fd);
 
 // Replaces `path` so readers see the old or the new contents, never a mix:
 // writes a unique temporary sibling, fsyncs it (if `sync`), renames it over

@@ -60,8 +60,11 @@ class ReadDescriptorCache {
 // their blobs concurrently.
 class FileAppendWriter final : public AppendWriter {
  public:
-  FileAppendWriter(fs::path path, FileDescriptor fd, bool sync)
-      : path_(std::move(path)), fd_(std::move(fd)), sync_(sync) {}
+  FileAppendWriter(fs::path path, FileDescriptor fd, FsyncPolicy policy)
+      : path_(std::move(path)),
+        fd_(std::move(fd)),
+        sync_(policy == FsyncPolicy::kEveryWrite),
+        writeback_(policy == FsyncPolicy::kStartWriteback) {}
 
   Result<std::uint64_t> Append(std::span<const std::byte> data) override {
     std::uint64_t offset = end_.fetch_add(data.size());
@@ -74,6 +77,7 @@ class FileAppendWriter final : public AppendWriter {
   Status Close() override {
     if (fd_.get() < 0) return OkStatus();
     if (sync_ && ::fsync(fd_.get()) != 0) return OsError(errno, "fsync", path_);
+    if (writeback_ && !sync_) StartWriteback(fd_.get());
     if (fd_.Close() != 0) return OsError(errno, "close", path_);
     return sync_ ? SyncDirectory(path_.parent_path()) : OkStatus();
   }
@@ -81,7 +85,7 @@ class FileAppendWriter final : public AppendWriter {
  private:
   fs::path path_;
   FileDescriptor fd_;
-  bool sync_;
+  bool sync_, writeback_;
   std::atomic<std::uint64_t> end_{0};
 };
 
@@ -136,8 +140,7 @@ class FileStore final : public Store {
     STOWAGE_RETURN_IF_ERROR(EnsureDirectory(path.parent_path()));
     descriptors_.Forget(path);
     STOWAGE_ASSIGN_OR_RETURN(FileDescriptor fd, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC));
-    bool sync = options_.fsync == FsyncPolicy::kEveryWrite;
-    return std::unique_ptr<AppendWriter>(new FileAppendWriter(path, std::move(fd), sync));
+    return std::unique_ptr<AppendWriter>(new FileAppendWriter(path, std::move(fd), options_.fsync));
   }
 
   Status Write(std::string_view key, std::span<const std::byte> value,
@@ -148,7 +151,8 @@ class FileStore final : public Store {
     STOWAGE_RETURN_IF_ERROR(EnsureDirectory(path.parent_path()));
     bool sync = options_.fsync == FsyncPolicy::kEveryWrite;
     if (options.atomic) return WriteFileAtomically(path, value, sync);
-    STOWAGE_RETURN_IF_ERROR(WriteFile(path, value, sync));
+    bool writeback = options_.fsync == FsyncPolicy::kStartWriteback;
+    STOWAGE_RETURN_IF_ERROR(WriteFile(path, value, sync, writeback));
     if (sync) return SyncDirectory(path.parent_path());
     return OkStatus();
   }

@@ -12,7 +12,7 @@
 namespace stowage::kvstore {
 namespace {
 
-enum class Kind { kMemory, kFile, kFileNoSync };
+enum class Kind { kMemory, kFile, kFileNoSync, kFileWriteback };
 
 class StoreTest : public ::testing::TestWithParam<Kind> {
  protected:
@@ -26,6 +26,9 @@ class StoreTest : public ::testing::TestWithParam<Kind> {
         break;
       case Kind::kFileNoSync:
         store_ = OpenFileStore(dir_.path() / "root", {.fsync = FsyncPolicy::kNone});
+        break;
+      case Kind::kFileWriteback:
+        store_ = OpenFileStore(dir_.path() / "root", {.fsync = FsyncPolicy::kStartWriteback});
         break;
     }
   }
@@ -144,7 +147,8 @@ TEST_P(StoreTest, ConcurrentAppendsLandInDisjointRanges) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStores, StoreTest,
-                         ::testing::Values(Kind::kMemory, Kind::kFile, Kind::kFileNoSync));
+                         ::testing::Values(Kind::kMemory, Kind::kFile, Kind::kFileNoSync,
+                                           Kind::kFileWriteback));
 
 TEST(FileStoreTest, AtomicWriteLeavesNoTemporaryBehind) {
   testing::TempDir dir;

@@ -1,5 +1,6 @@
 #include "tree/array_type_handlers.h"
 
+#include "array/chunk_io.h"
 #include "array/chunk_shape.h"
 #include "base/python_json.h"
 
@@ -38,16 +39,39 @@ std::optional<std::int64_t> ChunkByteSize(const ParamInfo& info, const Shape& wr
   return bytes > cap ? std::optional<std::int64_t>(cap) : std::nullopt;
 }
 
-// Starts writing `leaf` as a zarr v2 or zarr3 array, with Orbax's chunking.
+// How an array leaf written whole by one process is chunked: Orbax's choice,
+// except that a zarr v2 array saved without a chunk size which would be one
+// chunk over `info.max_default_chunk_bytes` is cut into C-order slabs.
+struct LeafChunking {
+  std::optional<std::int64_t> chunk_bytes;  // what Orbax's chunking was given
+  Shape chunks;
+};
+
+Result<LeafChunking> ChunkingOf(const ParamInfo& info, const Shape& shape, DType stored,
+                                const SaveArgs& args) {
+  LeafChunking c;
+  c.chunk_bytes = ChunkByteSize(info, shape, stored, args.chunk_byte_size);
+  auto chunks = array_io::ChooseChunkShape(shape, shape, stored, c.chunk_bytes, args.shard_axes);
+  if (!chunks.has_value()) return chunks.error().WithContext("saving \"" + info.name + "\"");
+  c.chunks = std::move(*chunks);
+  std::int64_t cap = info.max_default_chunk_bytes;
+  bool orbax_default = !args.chunk_byte_size && args.shard_axes.empty() && !info.use_zarr3;
+  auto bytes = NumBytes(c.chunks, stored);
+  if (orbax_default && cap > 0 && bytes.has_value() && *bytes > static_cast<std::uint64_t>(cap)) {
+    c.chunks = array_io::SlabChunkShape(shape, stored, cap);
+  }
+  return c;
+}
+
+// Starts writing `leaf` as a zarr v2 or zarr3 array, chunked by ChunkingOf.
 // The metadata records the write and chunk shapes.
 Result<SerializedLeaf> WriteArrayLeaf(const ParamInfo& info, Leaf leaf, const SaveArgs& args) {
   STOWAGE_ASSIGN_OR_RETURN(auto snapshot, Snapshot(std::move(leaf)));
   DType stored = args.dtype.value_or(snapshot->dtype());
-  auto chunk_bytes = ChunkByteSize(info, snapshot->shape(), stored, args.chunk_byte_size);
-  auto chunks = array_io::ChooseChunkShape(snapshot->shape(), snapshot->shape(), stored,
-                                           chunk_bytes, args.shard_axes);
-  if (!chunks.has_value()) return chunks.error().WithContext("saving \"" + info.name + "\"");
-  SavedLeafMetadata metadata{snapshot->shape(), *chunks, {}};
+  STOWAGE_ASSIGN_OR_RETURN(LeafChunking chunking,
+                           ChunkingOf(info, snapshot->shape(), stored, args));
+  auto& chunk_bytes = chunking.chunk_bytes;
+  SavedLeafMetadata metadata{snapshot->shape(), chunking.chunks, {}};
   if (info.use_zarr3) {
     auto spec = array_io::OrbaxZarr3WriteSpec(snapshot->shape(), snapshot->shape(), stored,
                                               chunk_bytes, args.shard_axes, info.use_compression);
@@ -57,7 +81,7 @@ Result<SerializedLeaf> WriteArrayLeaf(const ParamInfo& info, Leaf leaf, const Sa
                                                          std::move(*spec), info.io),
                           std::move(metadata)};
   }
-  array_io::ZarrWriteSpec spec{*chunks, CompressorFor(info.use_compression), args.dtype};
+  array_io::ZarrWriteSpec spec{chunking.chunks, CompressorFor(info.use_compression), args.dtype};
   return SerializedLeaf{array_io::WriteZarrArrayAsync(info.store, info.name, std::move(snapshot),
                                                       std::move(spec), info.io),
                         std::move(metadata)};
@@ -73,12 +97,9 @@ Result<SerializedLeaf> DescribeWithoutWriting(const ParamInfo& info, const Leaf&
   const ArrayView* view = ArrayViewOf(leaf, storage);
   if (view == nullptr) return InvalidArgumentError("\"" + info.name + "\" is not an array");
   DType stored = args.dtype.value_or(view->dtype());
-  auto chunk_bytes = ChunkByteSize(info, view->shape(), stored, args.chunk_byte_size);
-  STOWAGE_ASSIGN_OR_RETURN(
-      Shape chunks, array_io::ChooseChunkShape(view->shape(), view->shape(), stored, chunk_bytes,
-                                               args.shard_axes));
+  STOWAGE_ASSIGN_OR_RETURN(LeafChunking chunking, ChunkingOf(info, view->shape(), stored, args));
   return SerializedLeaf{Future<void>::Ready(OkStatus()),
-                        {view->shape(), std::move(chunks), SingleDeviceShardingJson()}};
+                        {view->shape(), std::move(chunking.chunks), SingleDeviceShardingJson()}};
 }
 
 // Only jax.Arrays record their shapes and sharding (Orbax jax_array_handlers.py).
@@ -95,11 +116,48 @@ Result<bool> StoredAsZarr3(const ParamInfo& info) {
   return info.store->Exists(info.name + "/zarr.json");
 }
 
-Result<Array> ReadArrayLeaf(const ParamInfo& info, const RestoreArgs& args) {
+array_io::ZarrReadOptions ReadOptionsOf(const ParamInfo& info, const RestoreArgs& args) {
   array_io::ZarrReadOptions options;
   options.fill_missing = args.allow_missing_chunks || !info.raise_array_data_missing_error;
   options.dtype = args.dtype;
   options.io = info.io;
+  return options;
+}
+
+// Reads the whole array into the caller's `args.into` (chunks that lie
+// contiguously there, uncompressed and of the requested dtype, are read
+// straight into place) and returns a view of it.
+Result<Leaf> ReadArrayLeafInto(const ParamInfo& info, const RestoreArgs& args) {
+  std::string where = "restoring \"" + info.name + "\"";
+  if (args.restore_type == RestoreType::kScalar) {
+    return InvalidArgumentError(where + ": RestoreArgs::into is for array restores");
+  }
+  auto options = ReadOptionsOf(info, args);
+  auto limits = array_io::WithoutArrayBound(options.io.limits);  // the caller's memory
+  auto zarr3 = StoredAsZarr3(info);
+  if (!zarr3.has_value()) return zarr3.error().WithContext(where);
+  Shape shape;
+  DType stored;
+  if (*zarr3) {
+    auto m = array_io::ReadZarr3Metadata(*info.store, info.name, limits);
+    if (!m.has_value()) return m.error().WithContext(where);
+    shape = m->shape, stored = m->dtype;
+  } else {
+    auto m = array_io::ReadZarrayMetadata(*info.store, info.name, limits);
+    if (!m.has_value()) return m.error().WithContext(where);
+    shape = m->shape, stored = m->dtype.dtype;
+  }
+  options.io.limits = limits;
+  auto region = array_io::WholeArray(shape);
+  Status read =
+      *zarr3 ? array_io::ReadZarr3RegionInto(*info.store, info.name, region, args.into, options)
+             : array_io::ReadZarrRegionInto(*info.store, info.name, region, args.into, options);
+  if (!read.has_value()) return read.error().WithContext(where);
+  return Leaf(ArrayView(args.dtype.value_or(stored), std::move(shape), args.into));
+}
+
+Result<Array> ReadArrayLeaf(const ParamInfo& info, const RestoreArgs& args) {
+  auto options = ReadOptionsOf(info, args);
   auto zarr3 = StoredAsZarr3(info);
   if (!zarr3.has_value()) return zarr3.error().WithContext("restoring \"" + info.name + "\"");
   auto array = *zarr3 ? array_io::ReadZarr3Array(*info.store, info.name, options)
@@ -244,6 +302,7 @@ class NumpyHandler : public TypeHandler {
   }
   Result<Leaf> Deserialize(const ParamInfo& info, const RestoreArgs& args) const override {
     if (args.sharding) return ReadShardedLeaf(info, args);
+    if (!args.into.empty()) return ReadArrayLeafInto(info, args);
     STOWAGE_ASSIGN_OR_RETURN(Array array, ReadArrayLeaf(info, args));
     return ShapeResult(info, std::move(array), args.restore_type, false);
   }

@@ -35,6 +35,10 @@ struct ParamInfo {
   // With OCDBT, no chunk may exceed this many bytes (Orbax
   // `calculate_chunk_byte_size`, 2 GiB for local files); 0: no cap.
   std::int64_t ocdbt_target_data_file_size = 0;
+  // A zarr v2 array saved without SaveArgs::chunk_byte_size that Orbax would
+  // store as one larger chunk is cut into C-order slabs of at most this many
+  // bytes; 0: Orbax's chunking.
+  std::int64_t max_default_chunk_bytes = 0;
   // This process among those saving or restoring together. Only process 0
   // writes array metadata and unsharded leaves (Orbax's primary host).
   int process_index = 0;

@@ -136,6 +136,7 @@ class Case:
         self.chunk_bytes = chunk_bytes
         self.target = target  # --dtype
         self.threads = 1
+        self.max_chunk_bytes = None  # --max-chunk-bytes
         self.dir = os.path.join(root, "ckpt%04d" % index)
         self.npy = os.path.join(root, "in%04d.npy" % index)
         self.array = random_array(rng, dtype, self.shape)
@@ -155,6 +156,8 @@ class Case:
                 "--threads", self.threads, "-q"]
         if self.chunk_bytes is not None:
             args += ["--chunk-bytes", self.chunk_bytes]
+        if self.max_chunk_bytes is not None:
+            args += ["--max-chunk-bytes", self.max_chunk_bytes]
         if self.target:
             args += ["--dtype", self.target]
         self.result = run_stowage(*args)
@@ -344,6 +347,38 @@ class ZarrPythonReadsStowage(unittest.TestCase):
             with self.subTest(case.describe()):
                 self.check_case(case)
         self.assertGreater(len(os.listdir(os.path.join(cases[0].dir, "checkpoint"))), 300)
+
+    def test_large_arrays_are_cut_into_slabs(self):
+        """Without --chunk-bytes, an array over --max-chunk-bytes is stored as
+        C-order slabs (leading dimensions cut; a divisor unless that halves
+        the slab), which zarr-python reads back exactly, edge chunk included."""
+        rng = np.random.default_rng(29)
+        # (shape, dtype, compression, max bytes, expected chunks)
+        specs = [((40, 50), "float32", "none", 1000, [5, 50]),     # 5 divides 40
+                 ((37, 50), "float32", "zstd", 1000, [5, 50]),     # 37 is prime: edge chunk
+                 ((3, 4, 100), "int16", "zstd", 300, [1, 1, 100]),  # a row is too big
+                 ((6, 1024), "int8", "none", 4096, [3, 1024]),
+                 ((8, 8), "float64", "none", 0, [8, 8])]           # 0: one chunk (Orbax)
+        cases = []
+        for shape, dtype, compression, max_bytes, _ in specs:
+            case = self.new_case(dtype, shape, compression, None, rng)
+            case.max_chunk_bytes = max_bytes
+            case.threads = 2
+            cases.append(case)
+        run_all(cases)
+        for case, (_, _, _, _, chunks) in zip(cases, specs):
+            with self.subTest(case.describe()):
+                r = case.result
+                self.assertEqual(r.returncode, 0, r.stderr.decode())
+                z = zarr.open(os.path.join(case.dir, "checkpoint"), mode="r")
+                self.assertEqual(list(z.chunks), chunks)
+                self.assertEqual(np.asarray(z[...]).tobytes(), case.array.tobytes())
+                files = set(os.listdir(os.path.join(case.dir, "checkpoint")))
+                self.assertEqual(files, chunk_keys(case.shape, z.chunks) | {".zarray"})
+                exported = os.path.join(case.dir + ".npy")
+                out = run_stowage("export", case.dir, "-o", exported, "-q")
+                self.assertEqual(out.returncode, 0, out.stderr.decode())
+                self.assertEqual(np.load(exported).tobytes(), case.array.tobytes())
 
     def test_zarray_fields(self):
         """The `.zarray` as zarr-python sees it, and byte-exact as TensorStore writes it."""
