@@ -1,9 +1,6 @@
 #include "stowage/pytree_checkpoint_handler.h"
 
-#include <atomic>
-#include <functional>
-#include <thread>
-
+#include "base/run_on_threads.h"
 #include "base/thread_pool.h"
 #include "checkpoint/base_pytree_handler.h"
 #include "checkpoint/layout.h"
@@ -63,19 +60,6 @@ Result<Tree> AggregatedLeaf(std::optional<checkpoint::AggregateFile>& aggregate,
                          ", which " + (aggregate ? "does not hold it" : "does not exist"));
   }
   return checkpoint::TreeNodeOf(std::move(leaf->value), args.dtype);
-}
-
-// Calls fn(i) for every i in [0, n) from up to `threads` threads: the
-// caller's and threads of their own, not pool workers, so that each call
-// may still hand its chunk reads to the pool and wait for them.
-void RunOnThreads(std::size_t n, std::size_t threads, const std::function<void(std::size_t)>& fn) {
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < n;) fn(i);
-  };
-  std::vector<std::jthread> helpers;
-  for (std::size_t t = 1; t < std::min(threads, n); ++t) helpers.emplace_back(work);
-  work();
 }
 
 }  // namespace
@@ -179,6 +163,7 @@ Result<Tree> PyTreeCheckpointHandler::Restore(const fs::path& directory,
   std::vector<std::optional<Result<Tree>>> restored(selected.size());
   // Leaves restored at once: as many as the pool has workers.
   std::size_t workers = impl_->own_pool ? impl_->own_pool->size() : ThreadPool::Default().size();
+  // Threads of their own, so each leaf may hand its chunk reads to the pool.
   RunOnThreads(selected.size(), workers, [&](std::size_t k) {
     std::size_t i = selected[k];
     if (aggregated(i)) return;  // below, in this thread: it moves out of `aggregate`

@@ -9,9 +9,9 @@
 #include <cerrno>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "base/run_on_threads.h"
 #include "kvstore/os_error.h"
 
 namespace stowage::kvstore {
@@ -193,20 +193,10 @@ constexpr std::size_t kSyncThreads = 8;
 // The first error in `paths` order of fsyncing each (directories marked).
 Status SyncAll(const std::vector<std::pair<fs::path, bool>>& paths) {
   std::vector<Status> outcomes(paths.size(), OkStatus());
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < paths.size();) {
-      const auto& [path, directory] = paths[i];
-      outcomes[i] = directory ? SyncDirectory(path) : SyncFile(path);
-    }
-  };
-  {
-    std::vector<std::jthread> helpers;
-    for (std::size_t t = 1; t < std::min(kSyncThreads, paths.size()); ++t) {
-      helpers.emplace_back(work);
-    }
-    work();
-  }
+  RunOnThreads(paths.size(), kSyncThreads, [&](std::size_t i) {
+    const auto& [path, directory] = paths[i];
+    outcomes[i] = directory ? SyncDirectory(path) : SyncFile(path);
+  });
   for (auto& outcome : outcomes) STOWAGE_RETURN_IF_ERROR(outcome);
   return OkStatus();
 }
