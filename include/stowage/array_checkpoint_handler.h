@@ -40,6 +40,12 @@ struct ArrayCheckpointHandlerOptions {
   // The leaf's name: the array folder and the `_METADATA` key.
   std::string checkpoint_name = "checkpoint";
   Compression compression = Compression::kZstd;
+  // zstd frames carry a content checksum, so a flipped byte in a compressed
+  // chunk is detected (format.md §6). zarr3 records it in zarr.json
+  // ("checksum": true); zarr v2 frames always carry one, as the `.zarray`
+  // form TensorStore accepts cannot say so. false: zarr3 chunks as
+  // TensorStore writes them by default (Orbax's bytes exactly).
+  bool zstd_checksum = true;
   // Where the array goes. Orbax's ArrayCheckpointHandler always writes plain
   // zarr v2 folders; these opt in to the layouts its PyTree handler writes,
   // which Orbax's restore reads too: arrays inside an OCDBT database

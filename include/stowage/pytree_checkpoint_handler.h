@@ -45,6 +45,12 @@ struct PyTreeCheckpointHandlerOptions {
   bool use_ocdbt = true;
   bool use_zarr3 = false;
   Compression compression = Compression::kZstd;
+  // zstd frames carry a content checksum, so a flipped byte in a compressed
+  // chunk is detected (format.md §6). zarr3 records it in zarr.json
+  // ("checksum": true); zarr v2 frames always carry one, as the `.zarray`
+  // form TensorStore accepts cannot say so. false: zarr3 chunks as
+  // TensorStore writes them by default (Orbax's bytes exactly).
+  bool zstd_checksum = true;
   // What Array and ArrayView leaves are saved as; kJaxArray writes what
   // Orbax writes for single-device jax.Arrays (`_sharding`, `array_metadatas/`).
   ArrayValueType array_value_type = ArrayValueType::kNumpy;

@@ -51,12 +51,15 @@ Status WriteChunk(kvstore::Store& store, std::string_view prefix, const zarr::Za
 Result<Zarr3WriteSpec> OrbaxZarr3WriteSpec(std::span<const std::int64_t> global_shape,
                                            std::span<const std::int64_t> write_shape, DType dtype,
                                            std::optional<std::int64_t> chunk_byte_size,
-                                           std::span<const int> shard_axes, bool use_compression) {
+                                           std::span<const int> shard_axes, bool use_compression,
+                                           bool zstd_checksum) {
   STOWAGE_ASSIGN_OR_RETURN(
       Shape chunk, ChooseChunkShape(global_shape, write_shape, dtype, chunk_byte_size, shard_axes));
   json little = {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
   json inner = json::array({little});
-  if (use_compression) inner.push_back({{"name", "zstd"}});
+  if (use_compression) {
+    inner.push_back({{"name", "zstd"}, {"configuration", {{"checksum", zstd_checksum}}}});
+  }
   json sharding = {{"name", "sharding_indexed"},
                    {"configuration",
                     {{"chunk_shape", chunk},

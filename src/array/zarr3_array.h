@@ -45,9 +45,11 @@ struct Zarr3WriteSpec {
 // ChooseChunkShape(global_shape, write_shape, dtype, chunk_byte_size,
 // shard_axes) and serves as BOTH the outer chunk_grid shape and the
 // sharding_indexed inner chunk_shape (Orbax ignores the shard/write shape
-// there), with inner codecs [bytes little, zstd (level 3, no checksum)] —
-// zstd only when use_compression — index codecs [bytes little, crc32c], index
-// at the end, fill value 0 and store_data_equal_to_fill_value = true.
+// there), with inner codecs [bytes little, zstd (level 3)] — zstd only when
+// use_compression, its frames with a content checksum ("checksum": true)
+// when zstd_checksum, as TensorStore writes by default (no checksum, Orbax's
+// exact bytes) otherwise — index codecs [bytes little, crc32c], index at the
+// end, fill value 0 and store_data_equal_to_fill_value = true.
 // `chunk_byte_size` is the caller's already-capped value (Orbax's
 // calculate_chunk_byte_size caps it by the OCDBT target data file size).
 // Errors: those of ChooseChunkShape.
@@ -55,7 +57,7 @@ Result<Zarr3WriteSpec> OrbaxZarr3WriteSpec(std::span<const std::int64_t> global_
                                            std::span<const std::int64_t> write_shape, DType dtype,
                                            std::optional<std::int64_t> chunk_byte_size,
                                            std::span<const int> shard_axes = {},
-                                           bool use_compression = true);
+                                           bool use_compression = true, bool zstd_checksum = true);
 
 // The zarr.json `spec` describes for an array of `shape` and `dtype`.
 // Errors: kInvalidArgument (bad codecs, fill value, chunk shape, or a

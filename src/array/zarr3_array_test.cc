@@ -53,11 +53,12 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Zarr3ArrayRoundTrip,
                                            Case{{3, 1, 4}, {2, 1, 3}},
                                            Case{{2, 3, 2, 3}, {1, 2, 2, 2}}));
 
-// Spec B1/B5: Orbax's int32[8] = 0..7 written with use_zarr3=True.
+// Spec B1/B5: Orbax's int32[8] = 0..7 written with use_zarr3=True (zstd
+// frames without a content checksum, TensorStore's default).
 TEST(Zarr3ArrayTest, OrbaxSpecWritesWhatOrbaxWrote) {
   std::shared_ptr<kvstore::Store> store = kvstore::NewMemoryStore();
-  ASSERT_OK_AND_ASSIGN(auto spec,
-                       OrbaxZarr3WriteSpec(Shape{8}, Shape{8}, DType::kInt32, std::nullopt));
+  ASSERT_OK_AND_ASSIGN(auto spec, OrbaxZarr3WriteSpec(Shape{8}, Shape{8}, DType::kInt32,
+                                                      std::nullopt, {}, true, false));
   ASSERT_OK(WriteZarr3Array(store, "a", Iota(DType::kInt32, {8}), spec));
   ASSERT_OK_AND_ASSIGN(auto keys, store->List("a/"));
   EXPECT_EQ(keys, (std::vector<std::string>{"a/c/0", "a/zarr.json"}));
@@ -74,6 +75,22 @@ TEST(Zarr3ArrayTest, OrbaxSpecWritesWhatOrbaxWrote) {
   ASSERT_EQ(shard.size(), 61u);
   EXPECT_EQ(shard[57], std::byte{0x8e});
   EXPECT_EQ(shard[60], std::byte{0x44});
+}
+
+// Issue 7: by default the zstd frames carry a content checksum, and
+// zarr.json says so; a flipped byte of the frame is then data loss.
+TEST(Zarr3ArrayTest, OrbaxSpecChecksumsZstdFramesByDefault) {
+  std::shared_ptr<kvstore::Store> store = kvstore::NewMemoryStore();
+  ASSERT_OK_AND_ASSIGN(auto spec,
+                       OrbaxZarr3WriteSpec(Shape{8}, Shape{8}, DType::kInt32, std::nullopt));
+  ASSERT_OK(WriteZarr3Array(store, "a", Iota(DType::kInt32, {8}), spec));
+  ASSERT_OK_AND_ASSIGN(Bytes metadata, store->Read("a/zarr.json"));
+  EXPECT_NE(AsStringView(metadata).find(R"({"checksum":true,"level":3},"name":"zstd")"),
+            std::string::npos)
+      << AsStringView(metadata);
+  ASSERT_OK_AND_ASSIGN(Bytes shard, store->Read("a/c/0"));
+  ASSERT_EQ(shard.size(), 65u);  // the 61 bytes of Orbax's shard + 4 of checksum
+  EXPECT_EQ(std::to_integer<int>(shard[4]) & 0x04, 0x04);
 }
 
 TEST(Zarr3ArrayTest, OrbaxSpecUsesTheChosenChunkForGridAndShards) {

@@ -13,6 +13,7 @@ PyTreeCheckpointHandlerOptions TreeOptionsOf(const ArrayCheckpointHandlerOptions
   tree.use_ocdbt = options.use_ocdbt;
   tree.use_zarr3 = options.use_zarr3;
   tree.compression = options.compression;
+  tree.zstd_checksum = options.zstd_checksum;
   tree.array_value_type = options.array_value_type;
   tree.num_threads = options.num_threads;
   tree.fsync = options.fsync;

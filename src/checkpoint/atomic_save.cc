@@ -6,10 +6,13 @@
 //           directory (never read as a checkpoint; removed by the next save).
 //   Commit: rewrite `_CHECKPOINT_METADATA` with the commit timestamp, write
 //           `commit_success.txt`, fsync the whole temporary tree, then
-//           (when replacing) rename `<dir>` aside to `<dir>.stowage-replaced`,
-//           rename the temporary directory to `<dir>`, fsync the parent, and
-//           remove the old copy. A crash before the final rename leaves the
-//           previous `<dir>` (or its renamed-aside copy) intact.
+//           rename the temporary directory to `<dir>` (when replacing, swap
+//           the two in one atomic exchange), fsync the parent, and remove
+//           the old copy. A crash at any step leaves `<dir>` holding the
+//           previous checkpoint or the new, complete one. Where the
+//           filesystem cannot exchange, `<dir>` is renamed aside to
+//           `<dir>.stowage-replaced` first, and the next save puts it back
+//           if a crash came before the new one was in place.
 
 #include "base/bytes.h"
 #include "checkpoint/checkpoint_metadata.h"
@@ -33,29 +36,60 @@ Status WriteCheckpointMetadata(const fs::path& dir, const CheckpointMetadata& me
                                       sync);
 }
 
-// Moves the committed temporary directory into place, keeping any previous
-// checkpoint until the new one is there.
+fs::path ReplacedPathOf(const fs::path& dir) {
+  fs::path replaced = dir;
+  replaced += ".stowage-replaced";
+  return replaced;
+}
+
+Status SyncParent(const fs::path& dir) {
+  return kvstore::SyncDirectory(dir.parent_path().empty() ? fs::path(".") : dir.parent_path());
+}
+
+// Replaces the checkpoint `dir` by `temporary` where the filesystem cannot
+// swap them: `dir` goes aside to `<dir>.stowage-replaced` first, and
+// RecoverReplaced puts it back if a crash comes before the second rename.
+Status ReplaceInTwoRenames(const fs::path& temporary, const fs::path& dir, bool sync) {
+  fs::path replaced = ReplacedPathOf(dir);
+  STOWAGE_RETURN_IF_ERROR(kvstore::RemoveAll(replaced));
+  STOWAGE_RETURN_IF_ERROR(kvstore::Rename(dir, replaced));
+  STOWAGE_RETURN_IF_ERROR(kvstore::Rename(temporary, dir));
+  if (sync) STOWAGE_RETURN_IF_ERROR(SyncParent(dir));
+  return kvstore::RemoveAll(replaced);
+}
+
+// Moves the committed temporary directory into place. A previous checkpoint
+// at `dir` is swapped with it in one atomic exchange, so `dir` always holds
+// the old or the new checkpoint, then removed from the temporary path.
 Status MoveIntoPlace(const fs::path& temporary, const fs::path& dir, bool force, bool sync) {
   std::error_code ec;
-  fs::path replaced;
-  if (fs::exists(dir, ec)) {
-    if (!force) return AlreadyExistsError("destination " + dir.string() + " already exists");
-    replaced = dir;
-    replaced += ".stowage-replaced";
-    STOWAGE_RETURN_IF_ERROR(kvstore::RemoveAll(replaced));
-    STOWAGE_RETURN_IF_ERROR(kvstore::Rename(dir, replaced));
+  if (!fs::exists(dir, ec)) {
+    STOWAGE_RETURN_IF_ERROR(kvstore::Rename(temporary, dir));
+    return sync ? SyncParent(dir) : OkStatus();
   }
-  STOWAGE_RETURN_IF_ERROR(kvstore::Rename(temporary, dir));
-  fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
-  if (sync) STOWAGE_RETURN_IF_ERROR(kvstore::SyncDirectory(parent));
-  if (!replaced.empty()) return kvstore::RemoveAll(replaced);
-  return OkStatus();
+  if (!force) return AlreadyExistsError("destination " + dir.string() + " already exists");
+  STOWAGE_ASSIGN_OR_RETURN(bool exchanged, kvstore::Exchange(temporary, dir));
+  if (!exchanged) return ReplaceInTwoRenames(temporary, dir, sync);
+  if (sync) STOWAGE_RETURN_IF_ERROR(SyncParent(dir));
+  return kvstore::RemoveAll(temporary);  // now the previous checkpoint
+}
+
+// After a crash between the two renames of ReplaceInTwoRenames, `dir` is
+// absent and the previous checkpoint is at `<dir>.stowage-replaced`: put it
+// back. Otherwise a leftover `<dir>.stowage-replaced` is removed.
+Status RecoverReplaced(const fs::path& dir) {
+  fs::path replaced = ReplacedPathOf(dir);
+  std::error_code ec;
+  if (!fs::exists(replaced, ec)) return OkStatus();
+  if (fs::exists(dir, ec)) return kvstore::RemoveAll(replaced);
+  return kvstore::Rename(replaced, dir);
 }
 
 }  // namespace
 
 Result<fs::path> BeginAtomicSave(const fs::path& directory, const CheckpointSaveOptions& options) {
   fs::path dir = checkpoint::NormalizeDir(directory);
+  STOWAGE_RETURN_IF_ERROR(RecoverReplaced(dir));
   std::error_code ec;
   if (fs::exists(dir, ec) && !options.force) {
     return AlreadyExistsError("destination " + dir.string() + " already exists");

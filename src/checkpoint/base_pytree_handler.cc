@@ -81,6 +81,7 @@ tree::ParamInfo BasePyTreeHandler::MakeParamInfo(std::shared_ptr<kvstore::Store>
   info.keypath = std::move(keypath);
   info.store = std::move(store);
   info.use_compression = options_.use_compression;
+  info.zstd_checksum = options_.zstd_checksum;
   info.use_zarr3 = options_.use_zarr3;
   info.raise_array_data_missing_error = raise_missing;
   info.process_index = ProcessIndex();

@@ -40,6 +40,7 @@ struct BasePyTreeOptions {
   bool use_ocdbt = false;
   bool use_zarr3 = false;
   bool use_compression = true;
+  bool zstd_checksum = true;  // see tree::ParamInfo::zstd_checksum
   // What Array and ArrayView leaves are saved as (value_type).
   ArrayValueType array_value_type = ArrayValueType::kNumpy;
   // With OCDBT, the largest chunk in bytes (Orbax's default for local files).

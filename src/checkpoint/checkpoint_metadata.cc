@@ -4,6 +4,7 @@
 #include <string>
 
 #include "base/python_json.h"
+#include "base/stored_json.h"
 #include "checkpoint/layout.h"
 #include "stowage/kvstore.h"
 
@@ -38,8 +39,8 @@ std::string EncodeCheckpointMetadata(const CheckpointMetadata& m) {
 
 Result<CheckpointMetadata> ParseCheckpointMetadata(std::string_view text, std::string_view path) {
   std::string where(path);
-  ojson doc = ojson::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return DataLossError(where + ": not a JSON object");
+  STOWAGE_ASSIGN_OR_RETURN(ojson doc, ParseStoredJson<ojson>(text, where));
+  if (!doc.is_object()) return DataLossError(where + ": not a JSON object");
   CheckpointMetadata m;
   m.item_handlers = doc.value("item_handlers", ojson());
   if (doc.contains("metrics") && doc["metrics"].is_object()) m.metrics = doc["metrics"];

@@ -4,6 +4,7 @@
 // recognises them (composite_restore.cc).
 #include <map>
 
+#include "base/stored_json.h"
 #include "checkpoint/composite_layout.h"
 #include "checkpoint/inspect_internal.h"
 #include "checkpoint/layout.h"
@@ -71,14 +72,14 @@ void DescribeJsonItem(const fs::path& item_dir, ItemInfo& item) {
     item.preview = Preview(*text);  // the head of a file too large to parse
     return;
   }
-  auto json = nlohmann::ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) {
-    item.problem = file->string() + ": not valid JSON";
+  auto json = ParseStoredJson<nlohmann::ordered_json>(*text, file->string());
+  if (!json.has_value()) {
+    item.problem = json.error().message();
     item.preview = Preview(*text);
     return;
   }
-  item.preview = Preview(json.dump());
-  item.json = std::move(json);
+  item.preview = Preview(json->dump());
+  item.json = std::move(*json);
 }
 
 ItemInfo DescribeItem(const fs::path& dir, const std::string& name, const std::string& handler) {

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "base/stored_json.h"
 #include "checkpoint/base_pytree_handler.h"
 #include "checkpoint/inspect_internal.h"
 #include "checkpoint/layout.h"
@@ -221,9 +222,12 @@ nlohmann::json ReadStrings(const fs::path& file, std::string* problem) {
     *problem = file.string() + " is larger than inspect reads";
     return nullptr;
   }
-  auto json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) *problem = file.string() + ": not valid JSON";
-  return json;
+  auto json = ParseStoredJson<nlohmann::json>(*text, file.string());
+  if (!json.has_value()) {
+    *problem = json.error().message();
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+  return std::move(*json);
 }
 
 // The values of the string leaves `_METADATA` lists, from `_strings.json`

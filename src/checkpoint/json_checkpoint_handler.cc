@@ -2,6 +2,7 @@
 
 #include "base/bytes.h"
 #include "base/python_json.h"
+#include "base/stored_json.h"
 #include "kvstore/file_ops.h"
 
 namespace stowage {
@@ -44,12 +45,7 @@ Result<nlohmann::ordered_json> ReadJsonFile(const fs::path& file) {
     }
     return bytes.error();
   }
-  auto json =
-      nlohmann::ordered_json::parse(reinterpret_cast<const char*>(bytes->data()),
-                                    reinterpret_cast<const char*>(bytes->data()) + bytes->size(),
-                                    nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return DataLossError(file.string() + ": not valid JSON");
-  return json;
+  return ParseStoredJson<nlohmann::ordered_json>(AsStringView(*bytes), file.string());
 }
 
 }  // namespace stowage

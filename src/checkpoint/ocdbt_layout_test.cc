@@ -53,6 +53,7 @@ void ExpectSameDatabaseAsOrbax(bool zarr3, const char* fixture) {
   BasePyTreeOptions options;
   options.use_ocdbt = true;
   options.use_zarr3 = zarr3;
+  options.zstd_checksum = false;  // TensorStore's default: Orbax's shards exactly
   BasePyTreeHandler handler(options);
   ASSERT_OK_AND_ASSIGN(auto futures, handler.AsyncSave(tmp.path(), CompatibilityTree(), nullptr));
   ASSERT_OK(WaitAll(futures));

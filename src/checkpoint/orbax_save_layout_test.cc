@@ -41,6 +41,7 @@ PyTreeCheckpointHandlerOptions JaxArrayOptions(bool zarr3) {
   PyTreeCheckpointHandlerOptions options;
   options.array_value_type = ArrayValueType::kJaxArray;
   options.use_zarr3 = zarr3;
+  options.zstd_checksum = false;  // TensorStore's default: Orbax's zarr.json exactly
   options.fsync = kvstore::FsyncPolicy::kNone;
   return options;
 }

@@ -76,6 +76,7 @@ struct PyTreeCheckpointHandler::Impl {
     base_options.use_ocdbt = options.use_ocdbt;
     base_options.use_zarr3 = options.use_zarr3;
     base_options.use_compression = options.compression == Compression::kZstd;
+    base_options.zstd_checksum = options.zstd_checksum;
     base_options.array_value_type = options.array_value_type;
     base_options.file.fsync = options.fsync;
     base_options.io.pool = own_pool.get();

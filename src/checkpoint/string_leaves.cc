@@ -1,6 +1,7 @@
 #include "checkpoint/string_leaves.h"
 
 #include "base/bytes.h"
+#include "base/stored_json.h"
 
 namespace stowage::checkpoint {
 namespace {
@@ -31,8 +32,8 @@ Status AddStringLeaf(nlohmann::json& strings, const std::string& param_name, std
 Result<std::string> ReadStringLeaf(const kvstore::Store& files, const std::string& param_name) {
   std::string file(kStringsFile);
   STOWAGE_ASSIGN_OR_RETURN(Bytes text, files.Read(file, {.max_bytes = 1u << 30}));
-  auto strings = nlohmann::json::parse(AsStringView(text), nullptr, /*allow_exceptions=*/false);
-  if (strings.is_discarded()) return DataLossError(files.Describe(file) + ": not valid JSON");
+  STOWAGE_ASSIGN_OR_RETURN(
+      auto strings, ParseStoredJson<nlohmann::json>(AsStringView(text), files.Describe(file)));
   STOWAGE_ASSIGN_OR_RETURN(auto pointer, PointerOf(param_name));
   try {
     if (!strings.contains(pointer)) {

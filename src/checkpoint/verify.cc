@@ -1,6 +1,8 @@
 #include "stowage/verify.h"
 
 #include "checkpoint/layout.h"
+#include "checkpoint/string_leaves.h"
+#include "checkpoint/verify_coverage.h"
 #include "stowage/array_checkpoint_handler.h"
 #include "stowage/inspect.h"
 #include "stowage/ocdbt.h"
@@ -44,10 +46,36 @@ void VerifyDatabase(const fs::path& directory, const std::string& root, VerifyRe
   }
 }
 
-void VerifyLeaf(const fs::path& directory, const LeafInfo& leaf, VerifyReport& report) {
-  bool holds_array =
-      !tree::IsEmptyNodeTypestr(leaf.value_type) && leaf.value_type != tree::kStringTypestr;
-  if (!holds_array || leaf.problem == "stored in the legacy msgpack aggregate file") {
+// The checkpoint's files, and its root OCDBT database when it has one.
+struct CheckpointStores {
+  std::unique_ptr<kvstore::Store> files;
+  std::unique_ptr<kvstore::OcdbtStore> ocdbt;
+};
+
+CheckpointStores OpenStores(const fs::path& directory, bool has_ocdbt) {
+  CheckpointStores stores{kvstore::OpenFileStore(directory), nullptr};
+  if (has_ocdbt) {
+    auto ocdbt = kvstore::OcdbtStore::Open(kvstore::OpenFileStore(directory));
+    if (ocdbt.has_value()) stores.ocdbt = std::move(*ocdbt);
+  }
+  return stores;
+}
+
+// Reads a string leaf back from `_strings.json`.
+void VerifyStringLeaf(const LeafInfo& leaf, const CheckpointStores& stores, VerifyReport& report) {
+  auto text = checkpoint::ReadStringLeaf(*stores.files, leaf.name);
+  if (!text.has_value()) {
+    report.problems.push_back(text.error().WithContext("leaf \"" + leaf.name + "\""));
+    return;
+  }
+  ++report.strings;
+}
+
+void VerifyLeaf(const fs::path& directory, const LeafInfo& leaf, const CheckpointStores& stores,
+                VerifyReport& report) {
+  if (leaf.value_type == tree::kStringTypestr) return VerifyStringLeaf(leaf, stores, report);
+  if (tree::IsEmptyNodeTypestr(leaf.value_type)) return;  // nothing stored
+  if (leaf.problem == "stored in the legacy msgpack aggregate file") {
     ++report.skipped;
     return;
   }
@@ -62,6 +90,8 @@ void VerifyLeaf(const fs::path& directory, const LeafInfo& leaf, VerifyReport& r
   }
   ++report.arrays;
   report.array_bytes += std::get<Array>(*restored).num_bytes();
+  auto uncovered = checkpoint::FindUncoveredChunks(*stores.files, stores.ocdbt.get(), leaf);
+  if (uncovered) report.unverifiable.push_back(std::move(*uncovered));
 }
 
 }  // namespace
@@ -70,7 +100,8 @@ Result<VerifyReport> VerifyCheckpoint(const fs::path& directory) {
   STOWAGE_ASSIGN_OR_RETURN(CheckpointInfo info, InspectCheckpoint(directory));
   VerifyReport report;
   for (const auto& root : DatabaseRoots(directory)) VerifyDatabase(directory, root, report);
-  for (const auto& leaf : info.leaves) VerifyLeaf(directory, leaf, report);
+  CheckpointStores stores = OpenStores(directory, info.ocdbt.has_value());
+  for (const auto& leaf : info.leaves) VerifyLeaf(directory, leaf, stores, report);
   return report;
 }
 

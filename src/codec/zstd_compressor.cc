@@ -53,15 +53,17 @@ Status ConfigureCCtx(ZSTD_CCtx* cctx, int level, bool checksum) {
 
 }  // namespace
 
-ZstdCompressor::ZstdCompressor(int level, bool checksum) : level_(level), checksum_(checksum) {}
+ZstdCompressor::ZstdCompressor(int level, bool checksum)
+    : level_(level), checksum_(checksum), checksum_in_json_(checksum) {}
 
 Result<std::unique_ptr<Compressor>> ZstdCompressor::FromJson(const nlohmann::json& config) {
   STOWAGE_ASSIGN_OR_RETURN(
       std::int64_t level,
       internal::IntParam(config, kId, "level", kDefaultLevel, ZSTD_minCLevel(), ZSTD_maxCLevel()));
-  STOWAGE_ASSIGN_OR_RETURN(bool checksum, internal::BoolParam(config, kId, "checksum", false));
-  return std::unique_ptr<Compressor>(
-      std::make_unique<ZstdCompressor>(static_cast<int>(level), checksum));
+  STOWAGE_ASSIGN_OR_RETURN(bool checksum, internal::BoolParam(config, kId, "checksum", true));
+  auto compressor = std::make_unique<ZstdCompressor>(static_cast<int>(level), checksum);
+  compressor->checksum_in_json_ = checksum && config.contains("checksum");
+  return std::unique_ptr<Compressor>(std::move(compressor));
 }
 
 namespace {
@@ -116,7 +118,7 @@ Status ZstdCompressor::DecodeInto(std::span<const std::byte> input,
 
 nlohmann::json ZstdCompressor::ToJson() const {
   nlohmann::json json = {{"id", kId}, {"level", level_}};
-  if (checksum_) json["checksum"] = true;
+  if (checksum_in_json_) json["checksum"] = true;
   return json;
 }
 

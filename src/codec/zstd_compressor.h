@@ -23,17 +23,22 @@ class ZstdCompressor final : public Compressor {
   explicit ZstdCompressor(int level = kDefaultLevel, bool checksum = false);
 
   // From {"id":"zstd","level":N,"checksum":B}; both fields are optional.
+  // Without "checksum" the frames written still carry a content checksum:
+  // the zarr v2 form TensorStore and numcodecs 0.11 accept has no such
+  // member, and both verify a checksum a frame carries. Only an explicit
+  // "checksum":false writes frames without one.
   static Result<std::unique_ptr<Compressor>> FromJson(const nlohmann::json& config);
 
   Result<Bytes> Encode(std::span<const std::byte> input, std::size_t item_size) const override;
   Status DecodeInto(std::span<const std::byte> input, std::span<std::byte> output) const override;
-  // {"id":"zstd","level":N}, plus "checksum":true only when set (the form
-  // TensorStore writes).
+  // {"id":"zstd","level":N}, plus "checksum":true only when given so (the
+  // form TensorStore writes).
   nlohmann::json ToJson() const override;
 
  private:
   int level_;
   bool checksum_;
+  bool checksum_in_json_;
 };
 
 // Decodes `frame`, which must be exactly one zstd frame, into at most

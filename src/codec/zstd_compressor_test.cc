@@ -96,6 +96,24 @@ TEST(ZstdCompressorTest, ChecksumOptionWritesAndVerifiesChecksum) {
   EXPECT_ERROR_CODE(Decode(ZstdCompressor(), checked, input.size()), ErrorCode::kDataLoss);
 }
 
+// Issue 7: a zarr v2 `.zarray` cannot record "checksum" (TensorStore's zarr
+// driver and numcodecs 0.11 refuse the member), so frames written from its
+// usual form carry one anyway; only an explicit false leaves it out. The
+// JSON written back is the form TensorStore accepts.
+TEST(ZstdCompressorTest, FromJsonWritesChecksumUnlessToldNotTo) {
+  Bytes input = testing::CompressibleBytes(5000);
+  auto flag = [&](const char* config) {
+    auto zstd = ZstdCompressor::FromJson(nlohmann::json::parse(config)).value();
+    Bytes frame = zstd->Encode(input, 4).value();
+    return std::to_integer<int>(frame[4]) & 0x04;
+  };
+  EXPECT_EQ(flag(R"({"id":"zstd","level":1})"), 0x04);
+  EXPECT_EQ(flag(R"({"id":"zstd","level":1,"checksum":true})"), 0x04);
+  EXPECT_EQ(flag(R"({"id":"zstd","level":1,"checksum":false})"), 0);
+  auto zstd = ZstdCompressor::FromJson(nlohmann::json::parse(R"({"id":"zstd"})")).value();
+  EXPECT_EQ(zstd->ToJson().dump(), R"({"id":"zstd","level":1})");
+}
+
 // A frame claiming 2^40 bytes of content must fail without allocating them.
 TEST(ZstdCompressorTest, HugeClaimedContentSizeIsDataLoss) {
   // FHD e0: 8-byte content size, single segment; then 2^40; then the raw

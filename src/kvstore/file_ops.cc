@@ -1,6 +1,7 @@
 #include "kvstore/file_ops.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "base/run_on_threads.h"
+#include "kvstore/fault_point.h"
 #include "kvstore/os_error.h"
 
 namespace stowage::kvstore {
@@ -65,6 +67,9 @@ Status PreadExact(int fd, std::span<std::byte> out, std::uint64_t offset, const 
 
 Status PwriteAll(int fd, std::span<const std::byte> data, std::uint64_t offset,
                  const fs::path& path) {
+  STOWAGE_RETURN_IF_ERROR(internal::FileFault(FaultOp::kWrite, path, [&] {
+    (void)!::pwrite(fd, data.data(), data.size() / 2, static_cast<off_t>(offset));
+  }));
   std::size_t done = 0;
   while (done < data.size()) {
     std::size_t want = std::min(data.size() - done, kMaxIoChunk);
@@ -123,10 +128,20 @@ void StartWriteback(int fd) {
 #endif
 }
 
+Status Fsync(int fd, std::string_view operation, const fs::path& path) {
+  STOWAGE_RETURN_IF_ERROR(internal::FileFault(FaultOp::kFsync, path));
+  if (!internal::FsyncReachesDisk()) return OkStatus();
+  if (::fsync(fd) != 0) return OsError(errno, operation, path);
+  return OkStatus();
+}
+
 Status WriteFile(const fs::path& path, std::span<const std::byte> data, bool sync,
                  bool start_writeback) {
   FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.get() < 0) return OsError(errno, "open", path);
+  STOWAGE_RETURN_IF_ERROR(internal::FileFault(FaultOp::kWrite, path, [&] {
+    (void)!::write(fd.get(), data.data(), std::min(data.size() / 2, kMaxIoChunk));
+  }));
   std::size_t done = 0;
   while (done < data.size()) {
     std::size_t want = std::min(data.size() - done, kMaxIoChunk);
@@ -135,7 +150,7 @@ Status WriteFile(const fs::path& path, std::span<const std::byte> data, bool syn
     if (n < 0) return OsError(errno, "write", path);
     done += static_cast<std::size_t>(n);
   }
-  if (sync && ::fsync(fd.get()) != 0) return OsError(errno, "fsync", path);
+  if (sync) STOWAGE_RETURN_IF_ERROR(Fsync(fd.get(), "fsync", path));
   if (start_writeback && !sync) StartWriteback(fd.get());
   if (fd.Close() != 0) return OsError(errno, "close", path);
   return OkStatus();
@@ -149,6 +164,11 @@ Status WriteFileAtomically(const fs::path& path, std::span<const std::byte> data
     ::unlink(temp.c_str());
     return written;
   }
+  Status renamed = internal::FileFault(FaultOp::kRename, path);
+  if (!renamed.has_value()) {
+    ::unlink(temp.c_str());
+    return renamed;
+  }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(temp.c_str());
@@ -160,6 +180,9 @@ Status WriteFileAtomically(const fs::path& path, std::span<const std::byte> data
 
 Status CreateDirectories(const fs::path& path) {
   std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    STOWAGE_RETURN_IF_ERROR(internal::FileFault(FaultOp::kWrite, path));
+  }
   fs::create_directories(path, ec);
   if (ec == std::errc::not_a_directory || ec == std::errc::file_exists) {
     return IoError("create directory " + path.string() + ": a file is in the way");
@@ -171,16 +194,14 @@ Status CreateDirectories(const fs::path& path) {
 Status SyncDirectory(const fs::path& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) return OsError(errno, "open directory", path);
-  if (::fsync(fd.get()) != 0) return OsError(errno, "fsync directory", path);
-  return OkStatus();
+  return Fsync(fd.get(), "fsync directory", path);
 }
 
 namespace {
 Status SyncFile(const fs::path& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return OsError(errno, "open", path);
-  if (::fsync(fd.get()) != 0) return OsError(errno, "fsync", path);
-  return OkStatus();
+  return Fsync(fd.get(), "fsync", path);
 }
 }  // namespace
 
@@ -221,16 +242,33 @@ Status SyncTree(const fs::path& root) {
 
 Status RemoveAll(const fs::path& path) {
   std::error_code ec;
+  if (fs::exists(fs::symlink_status(path, ec))) {
+    STOWAGE_RETURN_IF_ERROR(internal::FileFault(FaultOp::kDelete, path));
+  }
   fs::remove_all(path, ec);
   if (ec) return OsError(ec.value(), "remove", path);
   return OkStatus();
 }
 
 Status Rename(const fs::path& from, const fs::path& to) {
+  STOWAGE_RETURN_IF_ERROR(internal::FileFault(FaultOp::kRename, to));
   if (::rename(from.c_str(), to.c_str()) != 0) {
     return OsError(errno, "rename " + from.string() + " to", to);
   }
   return OkStatus();
+}
+
+Result<bool> Exchange(const fs::path& a, const fs::path& b) {
+#ifdef RENAME_EXCHANGE
+  STOWAGE_RETURN_IF_ERROR(internal::FileFault(FaultOp::kRename, b));
+  if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0) return true;
+  if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) return false;
+  return OsError(errno, "exchange " + a.string() + " with", b);
+#else
+  (void)a;
+  (void)b;
+  return false;
+#endif
 }
 
 }  // namespace stowage::kvstore

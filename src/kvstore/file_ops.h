@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -65,6 +66,9 @@ Result<Bytes> ReadWholeFile(const std::filesystem::path& path, std::uint64_t max
 Status WriteFile(const std::filesystem::path& path, std::span<const std::byte> data, bool sync,
                  bool start_writeback = false);
 
+// fsync(2) of `fd`, reporting failure as kIo "<operation> <path>".
+Status Fsync(int fd, std::string_view operation, const std::filesystem::path& path);
+
 // Asks the kernel to start writing `fd`'s dirty pages to disk and returns at
 // once (Linux sync_file_range; elsewhere nothing). Not a durability promise.
 void StartWriteback(int fd);
@@ -90,5 +94,11 @@ Status RemoveAll(const std::filesystem::path& path);
 
 // rename(2): atomic replacement of `to` (an empty directory or absent).
 Status Rename(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// Swaps the directory entries `a` and `b` in one atomic step (Linux
+// renameat2 RENAME_EXCHANGE): a crash leaves either both as they were or
+// both swapped. False when the filesystem cannot (nothing changed then).
+// Errors: kIo naming both paths.
+Result<bool> Exchange(const std::filesystem::path& a, const std::filesystem::path& b);
 
 }  // namespace stowage::kvstore

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 
+#include "kvstore/fault_point.h"
 #include "kvstore/file_ops.h"
 #include "kvstore/key.h"
 #include "kvstore/os_error.h"
@@ -76,7 +77,7 @@ class FileAppendWriter final : public AppendWriter {
 
   Status Close() override {
     if (fd_.get() < 0) return OkStatus();
-    if (sync_ && ::fsync(fd_.get()) != 0) return OsError(errno, "fsync", path_);
+    if (sync_) STOWAGE_RETURN_IF_ERROR(Fsync(fd_.get(), "fsync", path_));
     if (writeback_ && !sync_) StartWriteback(fd_.get());
     if (fd_.Close() != 0) return OsError(errno, "close", path_);
     return sync_ ? SyncDirectory(path_.parent_path()) : OkStatus();
@@ -161,6 +162,7 @@ class FileStore final : public Store {
     STOWAGE_RETURN_IF_ERROR(ValidateKey(key));
     fs::path path = PathOf(key);
     descriptors_.Forget(path);
+    STOWAGE_RETURN_IF_ERROR(internal::FileFault(FaultOp::kDelete, path));
     std::error_code ec;
     fs::remove(path, ec);
     if (ec && ec.value() != ENOENT) return OsError(ec.value(), "delete", path);

@@ -32,6 +32,38 @@ Result<Bytes> ReadMember(zip_t* archive, zip_uint64_t index, std::uint64_t size,
   return bytes;
 }
 
+Error NotAnArchive(const std::string& where, zip_error_t* zip_error) {
+  return DataLossError(where +
+                       " is not a valid .npz (zip) archive: " + zip_error_strerror(zip_error));
+}
+
+// Every member of an open archive as an array, in member order.
+Result<std::vector<NamedArray>> ReadMembers(zip_t* archive, const std::string& archive_name,
+                                            std::uint64_t max_bytes) {
+  if (max_bytes == 0) max_bytes = PhysicalMemoryBytes();
+  std::vector<NamedArray> arrays;
+  zip_int64_t count = zip_get_num_entries(archive, 0);
+  for (zip_int64_t i = 0; i < count; ++i) {
+    zip_stat_t stat;
+    if (zip_stat_index(archive, i, 0, &stat) != 0) {
+      return DataLossError(archive_name + ": " + ZipMessage(archive));
+    }
+    std::string name = stat.name;
+    std::string where = archive_name + " member " + name;
+    if (name.size() < 4 || name.substr(name.size() - 4) != ".npy") {
+      return DataLossError(where + ": not a .npy member");
+    }
+    if (stat.size > max_bytes) {
+      return ResourceExhaustedError(where + ": " + std::to_string(stat.size) +
+                                    " bytes exceed the limit of " + std::to_string(max_bytes));
+    }
+    STOWAGE_ASSIGN_OR_RETURN(Bytes bytes, ReadMember(archive, i, stat.size, where));
+    STOWAGE_ASSIGN_OR_RETURN(Array array, DecodeNpy(bytes, where));
+    arrays.push_back({name.substr(0, name.size() - 4), std::move(array)});
+  }
+  return arrays;
+}
+
 // libzip writes no file for an archive without members; numpy.savez() writes
 // the bare end-of-central-directory record, and so does this.
 Status WriteEmptyArchive(const std::filesystem::path& path) {
@@ -46,7 +78,6 @@ Status WriteEmptyArchive(const std::filesystem::path& path) {
 
 Result<std::vector<NamedArray>> ReadNpzFile(const std::filesystem::path& path,
                                             std::uint64_t max_bytes) {
-  if (max_bytes == 0) max_bytes = PhysicalMemoryBytes();
   int error = 0;
   Archive archive(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &error));
   if (!archive) {
@@ -55,31 +86,29 @@ Result<std::vector<NamedArray>> ReadNpzFile(const std::filesystem::path& path,
     }
     zip_error_t zip_error;
     zip_error_init_with_code(&zip_error, error);
-    std::string message = zip_error_strerror(&zip_error);
+    Error invalid = NotAnArchive(path.string(), &zip_error);
     zip_error_fini(&zip_error);
-    return DataLossError(path.string() + " is not a valid .npz (zip) archive: " + message);
+    return invalid;
   }
-  std::vector<NamedArray> arrays;
-  zip_int64_t count = zip_get_num_entries(archive.get(), 0);
-  for (zip_int64_t i = 0; i < count; ++i) {
-    zip_stat_t stat;
-    if (zip_stat_index(archive.get(), i, 0, &stat) != 0) {
-      return DataLossError(path.string() + ": " + ZipMessage(archive.get()));
-    }
-    std::string name = stat.name;
-    std::string where = path.string() + " member " + name;
-    if (name.size() < 4 || name.substr(name.size() - 4) != ".npy") {
-      return DataLossError(where + ": not a .npy member");
-    }
-    if (stat.size > max_bytes) {
-      return ResourceExhaustedError(where + ": " + std::to_string(stat.size) +
-                                    " bytes exceed the limit of " + std::to_string(max_bytes));
-    }
-    STOWAGE_ASSIGN_OR_RETURN(Bytes bytes, ReadMember(archive.get(), i, stat.size, where));
-    STOWAGE_ASSIGN_OR_RETURN(Array array, DecodeNpy(bytes, where));
-    arrays.push_back({name.substr(0, name.size() - 4), std::move(array)});
+  return ReadMembers(archive.get(), path.string(), max_bytes);
+}
+
+Result<std::vector<NamedArray>> DecodeNpz(std::span<const std::byte> archive_bytes,
+                                          std::string_view where, std::uint64_t max_bytes) {
+  zip_error_t zip_error;
+  zip_error_init(&zip_error);
+  zip_source_t* source =
+      zip_source_buffer_create(archive_bytes.data(), archive_bytes.size(), 0, &zip_error);
+  Archive archive(source ? zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &zip_error)
+                         : nullptr);
+  if (!archive) {
+    if (source) zip_source_free(source);
+    Error invalid = NotAnArchive(std::string(where), &zip_error);
+    zip_error_fini(&zip_error);
+    return invalid;
   }
-  return arrays;
+  zip_error_fini(&zip_error);
+  return ReadMembers(archive.get(), std::string(where), max_bytes);
 }
 
 Status WriteNpzFile(const std::filesystem::path& path,

@@ -2,8 +2,11 @@
 // `.npy` member per array, "<name>.npy". Zip handling is libzip's.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,6 +24,11 @@ struct NamedArray {
 // kResourceExhausted (a member larger than `max_bytes`; 0 = physical memory).
 Result<std::vector<NamedArray>> ReadNpzFile(const std::filesystem::path& path,
                                             std::uint64_t max_bytes = 0);
+
+// Like ReadNpzFile, from the archive's bytes in memory; `where` names it in
+// errors. Errors: kDataLoss, kResourceExhausted.
+Result<std::vector<NamedArray>> DecodeNpz(std::span<const std::byte> archive_bytes,
+                                          std::string_view where, std::uint64_t max_bytes = 0);
 
 // Writes the arrays as an uncompressed archive numpy.load reads (members
 // "<name>.npy", as numpy.savez writes them), replacing `path`.

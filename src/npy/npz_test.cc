@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "base/bytes.h"
 #include "testutil/testutil.h"
 
 namespace stowage::npy {
@@ -47,6 +48,22 @@ TEST(NpzTest, BadArchivesAndNamesAreTypedErrors) {
     EXPECT_ERROR_CODE(ReadNpzFile(tmp.path() / "cut.npz"), ErrorCode::kDataLoss);
   }
   EXPECT_ERROR_CODE(ReadNpzFile(tmp.path() / "ok.npz", 8), ErrorCode::kResourceExhausted);
+}
+
+TEST(NpzTest, DecodesArchivesInMemoryAsFilesAre) {
+  testing::TempDir tmp;
+  Array a = Array::FromValues<float>({2}, std::vector<float>{1, 2}).value();
+  ASSERT_OK(WriteNpzFile(tmp.path() / "ok.npz", {{"w", a.view()}}));
+  std::string file = testing::ReadFileOrDie(tmp.path() / "ok.npz");
+  ASSERT_OK_AND_ASSIGN(auto arrays, DecodeNpz(AsBytes(file), "mem.npz"));
+  ASSERT_EQ(arrays.size(), 1u);
+  EXPECT_EQ(arrays[0].name, "w");
+  EXPECT_TRUE(BitwiseEqual(arrays[0].array.view(), a.view()));
+  EXPECT_ERROR_CODE(DecodeNpz(AsBytes(file), "mem.npz", 8), ErrorCode::kResourceExhausted);
+  auto cut = DecodeNpz(AsBytes(file).first(file.size() / 2), "cut.npz");
+  EXPECT_ERROR_CODE(cut, ErrorCode::kDataLoss);
+  EXPECT_NE(cut.error().message().find("cut.npz"), std::string::npos);
+  EXPECT_ERROR_CODE(DecodeNpz(AsBytes("not a zip archive"), "junk.npz"), ErrorCode::kDataLoss);
 }
 
 // numpy itself reads what stowage writes and writes what stowage reads.

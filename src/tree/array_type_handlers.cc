@@ -8,6 +8,7 @@ namespace stowage::tree {
 namespace {
 
 // TensorStore's zarr driver completes Orbax's {"id": "zstd"} with level 1.
+// Its frames carry a content checksum (ZstdCompressor::FromJson).
 nlohmann::json CompressorFor(bool use_compression) {
   if (!use_compression) return nullptr;
   return {{"id", "zstd"}, {"level", 1}};
@@ -73,8 +74,9 @@ Result<SerializedLeaf> WriteArrayLeaf(const ParamInfo& info, Leaf leaf, const Sa
   auto& chunk_bytes = chunking.chunk_bytes;
   SavedLeafMetadata metadata{snapshot->shape(), chunking.chunks, {}};
   if (info.use_zarr3) {
-    auto spec = array_io::OrbaxZarr3WriteSpec(snapshot->shape(), snapshot->shape(), stored,
-                                              chunk_bytes, args.shard_axes, info.use_compression);
+    auto spec =
+        array_io::OrbaxZarr3WriteSpec(snapshot->shape(), snapshot->shape(), stored, chunk_bytes,
+                                      args.shard_axes, info.use_compression, info.zstd_checksum);
     if (!spec.has_value()) return spec.error().WithContext("saving \"" + info.name + "\"");
     spec->dtype = args.dtype;
     return SerializedLeaf{array_io::WriteZarr3ArrayAsync(info.store, info.name, std::move(snapshot),
@@ -196,9 +198,10 @@ Result<Future<void>> WriteShard(const ParamInfo& info, const ShardedArray& array
   DType stored = args.dtype.value_or(array.dtype);
   array_io::RegionWriteOptions options{metadata, info.io};
   if (info.use_zarr3) {
-    STOWAGE_ASSIGN_OR_RETURN(auto spec, array_io::OrbaxZarr3WriteSpec(
-                                            array.global_shape, write_shape, stored, chunk_bytes,
-                                            args.shard_axes, info.use_compression));
+    STOWAGE_ASSIGN_OR_RETURN(
+        auto spec,
+        array_io::OrbaxZarr3WriteSpec(array.global_shape, write_shape, stored, chunk_bytes,
+                                      args.shard_axes, info.use_compression, info.zstd_checksum));
     spec.dtype = args.dtype;
     return array_io::WriteZarr3RegionAsync(info.store, info.name, array.global_shape,
                                            std::move(spec), std::move(values), origin, options);

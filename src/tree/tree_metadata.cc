@@ -2,6 +2,7 @@
 
 #include "base/bytes.h"
 #include "base/python_json.h"
+#include "base/stored_json.h"
 
 namespace stowage::tree {
 namespace {
@@ -120,8 +121,8 @@ std::string EncodeTreeMetadata(const TreeMetadata& metadata) {
 
 Result<TreeMetadata> ParseTreeMetadata(std::span<const std::byte> text, std::string_view path) {
   std::string where(path);
-  ojson doc = ojson::parse(AsStringView(text), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return DataLossError(where + ": not a JSON object");
+  STOWAGE_ASSIGN_OR_RETURN(ojson doc, ParseStoredJson<ojson>(AsStringView(text), where));
+  if (!doc.is_object()) return DataLossError(where + ": not a JSON object");
   auto tree = doc.find("tree_metadata");
   if (tree == doc.end() || !tree->is_object()) {
     return DataLossError(where + ": missing \"tree_metadata\" object");

@@ -85,5 +85,15 @@ TEST(TreeMetadataTest, MalformedFilesAreDataLoss) {
   }
 }
 
+// Issue 7 (fuzzing): a `_METADATA` nested 200000 levels deep overflowed the
+// stack when its custom_metadata was copied.
+TEST(TreeMetadataTest, DeeplyNestedJsonIsDataLossNotAStackOverflow) {
+  std::string text = R"({"tree_metadata":{},"custom_metadata":)" + std::string(200000, '[') +
+                     std::string(200000, ']') + "}";
+  auto parsed = ParseTreeMetadata(AsBytes(text), "ckpt/_METADATA");
+  EXPECT_ERROR_CODE(parsed, ErrorCode::kDataLoss);
+  EXPECT_NE(parsed.error().message().find("ckpt/_METADATA"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stowage::tree

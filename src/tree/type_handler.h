@@ -26,6 +26,9 @@ struct ParamInfo {
   KeyPath keypath;
   std::shared_ptr<kvstore::Store> store;  // rooted at the checkpoint directory
   bool use_compression = true;
+  // zarr3 zstd frames carry a content checksum ("checksum": true). zarr v2
+  // frames always do (the `.zarray` cannot record it).
+  bool zstd_checksum = true;
   // Arrays are written as zarr3 (Orbax `use_zarr3`); reads follow what is
   // stored (`zarr.json` or `.zarray`).
   bool use_zarr3 = false;

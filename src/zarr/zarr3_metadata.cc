@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "base/stored_json.h"
 #include "zarr/zarr3_fill_value.h"
 
 namespace stowage::zarr {
@@ -46,6 +47,7 @@ Result<Shape> ParseChunkGrid(const json& grid, std::string_view path) {
     }
     return bad();
   }
+  if (!grid.contains("configuration")) return bad();  // const operator[] needs the key
   const json& config = grid["configuration"];
   if (!config.is_object() || config.size() != 1 || !config.contains("chunk_shape")) return bad();
   return ParseShape(config["chunk_shape"], "chunk_shape", path, 1);
@@ -236,8 +238,8 @@ std::string EncodeZarrJson(const Zarr3Metadata& m) {
 Result<Zarr3Metadata> ParseZarrJson(std::span<const std::byte> text, std::string_view path,
                                     const Limits& limits) {
   std::string where(path);
-  json doc = json::parse(AsStringView(text), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return DataLossError(where + ": not a JSON object");
+  STOWAGE_ASSIGN_OR_RETURN(json doc, ParseStoredJson<json>(AsStringView(text), where));
+  if (!doc.is_object()) return DataLossError(where + ": not a JSON object");
   auto format = doc.find("zarr_format");
   if (format == doc.end() || !format->is_number_integer() || *format != 3) {
     return UnsupportedError(where + ": zarr_format must be 3");

@@ -302,5 +302,28 @@ TEST(Zarr3MetadataTest, DeeplyNestedShardingIsRefused) {
   EXPECT_ERROR_CODE(Parse(doc), ErrorCode::kResourceExhausted);
 }
 
+// Issue 7 (fuzzing): a `zarr.json` nested 200000 levels deep overflowed the
+// stack when its attributes were copied.
+TEST(Zarr3MetadataTest, DeeplyNestedJsonIsDataLossNotAStackOverflow) {
+  std::string text = R"({"zarr_format":3,"node_type":"array","attributes":{"a":)" +
+                     std::string(200000, '[') + std::string(200000, ']') + "}}";
+  auto parsed = ParseZarrJson(AsBytes(text), "a/zarr.json");
+  EXPECT_ERROR_CODE(parsed, ErrorCode::kDataLoss);
+  EXPECT_NE(parsed.error().message().find("a/zarr.json"), std::string::npos);
+}
+
+// Issue 7 (fuzzing, zarr3_metadata): a chunk_grid with two members, "name"
+// and a misspelt "configuration", was read past its end (heap use after free
+// under ASan) by const operator[].
+TEST(Zarr3MetadataTest, ChunkGridWithoutConfigurationIsDataLoss) {
+  std::string text =
+      R"({"zarr_format":3,"node_type":"array","shape":[30],"data_type":"int8",)"
+      R"("chunk_grid":{"configuration9#":{"chunk_shape":[30]},"name":"regular"},)"
+      R"("chunk_key_encoding":{"name":"default"},"fill_value":0,"codecs":["bytes"]})";
+  auto parsed = ParseZarrJson(AsBytes(text), "a/zarr.json");
+  EXPECT_ERROR_CODE(parsed, ErrorCode::kDataLoss);
+  EXPECT_NE(parsed.error().message().find("a/zarr.json: chunk_grid"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stowage::zarr

@@ -1,6 +1,7 @@
 #include "zarr/zarray.h"
 
 #include "base/bytes.h"
+#include "base/stored_json.h"
 
 namespace stowage::zarr {
 namespace {
@@ -101,10 +102,8 @@ std::string EncodeZarray(const ZarrayMetadata& m) {
 Result<ZarrayMetadata> ParseZarray(std::span<const std::byte> text, std::string_view path,
                                    const Limits& limits) {
   std::string where(path);
-  json doc = json::parse(AsStringView(text), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return DataLossError(where + ": not a JSON object");
-  }
+  STOWAGE_ASSIGN_OR_RETURN(json doc, ParseStoredJson<json>(AsStringView(text), where));
+  if (!doc.is_object()) return DataLossError(where + ": not a JSON object");
   auto format = doc.find("zarr_format");
   if (format == doc.end() || !format->is_number_integer() || format->get<int>() != 2) {
     return UnsupportedError(where + ": zarr_format must be 2");

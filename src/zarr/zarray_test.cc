@@ -161,5 +161,16 @@ TEST(FillValueTest, DecodesJsonFillValues) {
   EXPECT_ERROR_CODE(FillValueBytes(1.5, DType::kInt32, "p"), ErrorCode::kDataLoss);
 }
 
+// Issue 7 (fuzzing): a `.zarray` nested 200000 levels deep overflowed the
+// stack when the parsed fill value was copied.
+TEST(ZarrayTest, DeeplyNestedJsonIsDataLossNotAStackOverflow) {
+  std::string text = R"({"zarr_format":2,"shape":[1],"chunks":[1],"dtype":"<f4","fill_value":)" +
+                     std::string(200000, '[') + std::string(200000, ']') + "}";
+  auto parsed = ParseZarray(AsBytes(text), "a/.zarray");
+  EXPECT_ERROR_CODE(parsed, ErrorCode::kDataLoss);
+  EXPECT_NE(parsed.error().message().find("a/.zarray"), std::string::npos);
+  EXPECT_NE(parsed.error().message().find("nested deeper"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stowage::zarr

@@ -243,6 +243,40 @@ class CliTest(unittest.TestCase):
         r, out = self.export(directory)
         self.assert_fails(r, EXIT_DATA_LOSS, "data loss", chunk)
 
+    # verify (issue 7) ------------------------------------------------------------
+
+    def flip_last_byte(self, path):
+        with open(path, "r+b") as f:
+            f.seek(-1, 2)
+            byte = f.read(1)
+            f.seek(-1, 2)
+            f.write(bytes([byte[0] ^ 0x01]))
+
+    def test_verify_zstd_checksum_catches_a_flipped_byte(self):
+        directory = self.import_array(np.arange(100, dtype=np.float32), "ckpt")
+        r = run_stowage("verify", directory)
+        self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+        self.assertIn("result:      OK\n", r.stdout.decode())
+        self.assertNotIn("unverifiable", r.stdout.decode())
+        chunk = os.path.join(directory, "checkpoint", "0")
+        self.flip_last_byte(chunk)  # in the frame's content checksum
+        r = run_stowage("verify", directory)
+        self.assertEqual(r.returncode, EXIT_DATA_LOSS, r.stdout.decode())
+        self.assertIn(chunk, r.stdout.decode())
+        r, out = self.export(directory)
+        self.assert_fails(r, EXIT_DATA_LOSS, "data loss", chunk)
+
+    def test_verify_lists_raw_chunks_as_unverifiable_and_exits_0(self):
+        directory = self.import_array(np.arange(100, dtype=np.float32), "ckpt",
+                                      "--compression", "none")
+        self.flip_last_byte(os.path.join(directory, "checkpoint", "0"))
+        r = run_stowage("verify", directory)
+        out = r.stdout.decode()
+        self.assertEqual(r.returncode, 0, out + r.stderr.decode())
+        self.assertIn("unverifiable: 1 leaf/leaves", out)
+        self.assertIn("checkpoint: uncompressed chunks, 1 chunk(s) in checkpoint/0\n", out)
+        self.assertIn("result:      OK (partly unverifiable)\n", out)
+
     # Unsupported (6), resource exhausted (9) -----------------------------------
 
     def rewrite_zarray(self, directory, **changes):

@@ -441,6 +441,32 @@ class ZarrPythonReadsStowage(unittest.TestCase):
         self.assertTrue(fcs_flag != 0 or single_segment, "frame header has no content size")
         self.assertEqual(numcodecs.Zstd().decode(frame), case.array.tobytes())
 
+    def test_zstd_frames_carry_a_content_checksum_zarr_python_verifies(self):
+        """Issue 7: the frames carry a content checksum (docs/format.md 2.2, 6)
+        although the .zarray compressor stays {"id":"zstd","level":1}, the form
+        TensorStore's zarr driver and this numcodecs accept; zarr-python reads
+        the array, and refuses a frame whose checksum no longer matches."""
+        case = self.new_case("float64", (6, 7), "zstd", None, np.random.default_rng(6))
+        run_all([case])
+        self.assertEqual(case.result.returncode, 0, case.result.stderr.decode())
+        path = os.path.join(case.dir, "checkpoint")
+        with open(os.path.join(path, ".zarray")) as f:
+            self.assertEqual(json.load(f)["compressor"], {"id": "zstd", "level": 1})
+        chunk = os.path.join(path, "0.0")
+        with open(chunk, "rb") as f:
+            frame = bytearray(f.read())
+        self.assertEqual(frame[:4], b"\x28\xb5\x2f\xfd")
+        self.assertTrue(frame[4] & 0x04, "frame header has no Content_Checksum_flag")
+        self.assertEqual(numcodecs.Zstd(level=1).decode(bytes(frame)), case.array.tobytes())
+        self.assertEqual(zarr.open_array(path, mode="r")[...].tobytes(), case.array.tobytes())
+        frame[-1] ^= 0x01  # the last 4 bytes are the checksum
+        with self.assertRaises(RuntimeError):
+            numcodecs.Zstd(level=1).decode(bytes(frame))
+        with open(chunk, "wb") as f:
+            f.write(frame)
+        with self.assertRaises(RuntimeError):
+            zarr.open_array(path, mode="r")[...]
+
 
 def _add_dtype_tests():
     for name in DTYPES:

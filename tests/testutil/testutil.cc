@@ -1,5 +1,7 @@
 #include "testutil/testutil.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -7,11 +9,12 @@
 
 namespace stowage::testing {
 
-TempDir::TempDir() {
+TempDir::TempDir() : TempDir(std::filesystem::temp_directory_path()) {}
+
+TempDir::TempDir(const std::filesystem::path& parent) {
   std::random_device rd;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    auto candidate = std::filesystem::temp_directory_path() /
-                     ("stowage_test_" + std::to_string(rd()) + std::to_string(attempt));
+    auto candidate = parent / ("stowage_test_" + std::to_string(rd()) + std::to_string(attempt));
     std::error_code ec;
     if (std::filesystem::create_directory(candidate, ec)) {
       path_ = candidate;
@@ -24,6 +27,14 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+}
+
+std::filesystem::path MemoryTempRoot() {
+  std::error_code ec;
+  if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) {
+    return "/dev/shm";
+  }
+  return std::filesystem::temp_directory_path();
 }
 
 std::optional<std::filesystem::path> SharedDir() {

@@ -16,6 +16,8 @@ namespace stowage::testing {
 class TempDir {
  public:
   TempDir();
+  // A fresh directory under `parent`.
+  explicit TempDir(const std::filesystem::path& parent);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -24,6 +26,10 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// A directory for temporary files held in memory (/dev/shm) when there is
+// one, else the system temp dir: for tests that make many small saves.
+std::filesystem::path MemoryTempRoot();
 
 // The shared/ folder beside the checkout (env STOWAGE_SHARED_DIR), if present.
 std::optional<std::filesystem::path> SharedDir();
