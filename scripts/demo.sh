@@ -55,6 +55,11 @@ echo "== A training step as Orbax's CheckpointManager lays it out: state tree + 
 build/training_step "$work/step-1000"
 build/stowage inspect "$work/step-1000"
 
+echo "== A training loop under a CheckpointManager: every 5th step, keep the 2 best by loss and the latest (examples/training_loop.cc)"
+build/training_loop "$work/run"
+build/training_loop "$work/run"  # resumes after the latest step
+build/stowage ls "$work/run" --max-to-keep 2 --best-metric loss --best-mode min
+
 if [[ -x build/mpi_checkpoint ]]; then
   echo "== Many processes, one checkpoint: 4 MPI ranks save their rows, 3 ranks restore blocks (examples/mpi_checkpoint.cc)"
   export OMPI_MCA_btl_vader_single_copy_mechanism=none

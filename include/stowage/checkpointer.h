@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -44,6 +45,9 @@ struct CheckpointSaveOptions {
   // Stored as `custom_metadata` in `_CHECKPOINT_METADATA`.
   nlohmann::ordered_json custom_metadata = nlohmann::ordered_json::object();
   kvstore::FsyncPolicy fsync = kvstore::FsyncPolicy::kEveryWrite;
+  // The clock of `_CHECKPOINT_METADATA`'s init and commit timestamps
+  // (unset: the system clock); a CheckpointManager passes its own.
+  std::function<std::chrono::system_clock::time_point()> clock;
 };
 
 namespace internal {

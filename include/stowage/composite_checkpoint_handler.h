@@ -63,6 +63,9 @@ struct CompositeCheckpointHandlerOptions {
   PyTreeCheckpointHandlerOptions pytree;
   // The file each JSON item is written to, inside its folder.
   std::string json_filename = "metadata";
+  // Other files for particular JSON items, by item name (a manager's
+  // "metrics" item is written to `metrics/metrics`).
+  std::map<std::string, std::string> json_filenames;
 };
 
 class CompositeCheckpointHandler {

@@ -5,6 +5,7 @@
 
 #include "stowage/array.h"
 #include "stowage/array_checkpoint_handler.h"
+#include "stowage/checkpoint_manager.h"
 #include "stowage/checkpointer.h"
 #include "stowage/composite_checkpoint_handler.h"
 #include "stowage/coordinator.h"

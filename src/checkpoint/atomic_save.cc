@@ -26,6 +26,13 @@ using checkpoint::CheckpointMetadata;
 
 namespace {
 
+// Nanoseconds since the Unix epoch by the save's clock.
+std::int64_t NowNanos(const CheckpointSaveOptions& options) {
+  if (!options.clock) return checkpoint::NowNanos();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(options.clock().time_since_epoch())
+      .count();
+}
+
 bool Sync(const CheckpointSaveOptions& options) {
   return options.fsync != kvstore::FsyncPolicy::kNone;
 }
@@ -98,7 +105,7 @@ Result<fs::path> BeginAtomicSave(const fs::path& directory, const CheckpointSave
   STOWAGE_RETURN_IF_ERROR(kvstore::RemoveAll(temporary));  // a crashed save's leftovers
   STOWAGE_RETURN_IF_ERROR(kvstore::CreateDirectories(temporary));
   CheckpointMetadata metadata;
-  metadata.init_timestamp_nsecs = checkpoint::NowNanos();
+  metadata.init_timestamp_nsecs = NowNanos(options);
   STOWAGE_RETURN_IF_ERROR(WriteCheckpointMetadata(temporary, metadata, false));
   return temporary;
 }
@@ -111,7 +118,7 @@ Status CommitAtomicSave(const fs::path& temporary, const fs::path& directory,
                            checkpoint::ReadCheckpointMetadata(temporary));
   metadata.item_handlers = item_handlers;
   metadata.custom_metadata = options.custom_metadata;
-  metadata.commit_timestamp_nsecs = checkpoint::NowNanos();
+  metadata.commit_timestamp_nsecs = NowNanos(options);
   STOWAGE_RETURN_IF_ERROR(WriteCheckpointMetadata(temporary, metadata, false));
   std::string success = "Checkpoint commit was successful to " + dir.string();
   STOWAGE_RETURN_IF_ERROR(

@@ -60,7 +60,10 @@ Result<std::vector<Future<void>>> CompositeCheckpointHandler::AsyncSave(const fs
       started = pytree_.AsyncSave(item_dir, std::move(*tree));
       item_handlers_[name] = PyTreeCheckpointHandler::kTypestr;
     } else {
-      JsonCheckpointHandler json(options_.json_filename, options_.pytree.fsync);
+      auto filename = options_.json_filenames.find(name);
+      JsonCheckpointHandler json(
+          filename == options_.json_filenames.end() ? options_.json_filename : filename->second,
+          options_.pytree.fsync);
       if (pytree_.coordinator().process_index() == 0) {  // Orbax: the primary host writes it
         started = json.AsyncSave(item_dir, std::move(std::get<JsonSaveArgs>(item)));
       }

@@ -10,6 +10,7 @@
 #include "stowage/composite_checkpoint_handler.h"
 #include "stowage/ocdbt.h"
 #include "stowage/standard_checkpoint_handler.h"
+#include "testutil/compat_tree.h"
 #include "testutil/testutil.h"
 
 namespace stowage {
@@ -27,15 +28,6 @@ constexpr char kV0Composite[] =
 constexpr char kV1CompositeState[] =
     "orbax-compat/v1_checkpoints/composite_checkpoint/checkpoint_metadata_present/"
     "pytree_checkpointable_has_metadata/state";
-
-Tree CompatTree() {
-  Tree tree;
-  tree["a"] =
-      Array::FromValues<std::int32_t>({8}, std::vector<std::int32_t>{0, 1, 2, 3, 4, 5, 6, 7})
-          .value();
-  tree["b"]["c"] = Array::FromValues<std::int32_t>({3}, std::vector<std::int32_t>{1, 2, 3}).value();
-  return tree;
-}
 
 PyTreeCheckpointHandlerOptions JaxArrayOptions(bool zarr3) {
   PyTreeCheckpointHandlerOptions options;
@@ -66,7 +58,8 @@ TEST(OrbaxSaveLayoutTest, JaxArrayTreeMatchesOrbaxFileForFile) {
     auto orbax = testing::FixturePath(zarr3 ? kV1CompositeState : kV0Direct);
     if (!orbax) GTEST_SKIP() << "fixtures absent";
     testing::TempDir tmp;
-    ASSERT_OK(PyTreeCheckpointHandler(JaxArrayOptions(zarr3)).Save(tmp.path(), {CompatTree()}));
+    ASSERT_OK(PyTreeCheckpointHandler(JaxArrayOptions(zarr3))
+                  .Save(tmp.path(), {testing::OrbaxCompatTree()}));
     for (const char* file : {"_METADATA", "_sharding", "array_metadatas/process_0"}) {
       ExpectSameFile(tmp.path() / file, *orbax / file);
     }
@@ -84,7 +77,7 @@ TEST(OrbaxSaveLayoutTest, NumpyArraysWriteNoShardingOrArrayMetadatas) {
   testing::TempDir tmp;
   PyTreeCheckpointHandlerOptions options;
   options.fsync = kvstore::FsyncPolicy::kNone;
-  ASSERT_OK(PyTreeCheckpointHandler(options).Save(tmp.path(), {CompatTree()}));
+  ASSERT_OK(PyTreeCheckpointHandler(options).Save(tmp.path(), {testing::OrbaxCompatTree()}));
   EXPECT_FALSE(fs::exists(tmp.path() / "_sharding"));
   EXPECT_FALSE(fs::exists(tmp.path() / "array_metadatas"));
   std::string metadata = ReadFileOrDie(tmp.path() / "_METADATA");
@@ -102,7 +95,7 @@ TEST(OrbaxSaveLayoutTest, StandardCheckpointerMetadataMatchesOrbax) {
       StandardCheckpointHandler(JaxArrayOptions(false))};
   fs::path dir = tmp.path() / "ckpt";
   ASSERT_OK(checkpointer.Save(
-      dir, {CompatTree()},
+      dir, {testing::OrbaxCompatTree()},
       {.custom_metadata = {{"custom", "meta"}}, .fsync = kvstore::FsyncPolicy::kNone}));
   auto ours = nlohmann::ordered_json::parse(ReadFileOrDie(dir / "_CHECKPOINT_METADATA"));
   auto theirs = nlohmann::ordered_json::parse(ReadFileOrDie(*orbax / "_CHECKPOINT_METADATA"));
@@ -123,7 +116,7 @@ TEST(OrbaxSaveLayoutTest, CompositeOfStateAndJsonMatchesOrbaxV0Layout) {
   Checkpointer<CompositeCheckpointHandler> checkpointer{CompositeCheckpointHandler(options)};
   fs::path dir = tmp.path() / "0";
   CompositeSaveArgs args;
-  args.items.emplace_back("state", PyTreeSaveArgs{CompatTree()});
+  args.items.emplace_back("state", PyTreeSaveArgs{testing::OrbaxCompatTree()});
   args.items.emplace_back("metadata", JsonSaveArgs{{{"metadata", "json_data"}}});
   ASSERT_OK(checkpointer.Save(dir, std::move(args), {.custom_metadata = {{"custom", "meta"}}}));
   auto ours = nlohmann::ordered_json::parse(ReadFileOrDie(dir / "_CHECKPOINT_METADATA"));

@@ -49,9 +49,36 @@ struct VerifyOptions {
   std::string directory;
 };
 
+// Where a manager root's steps are and how to name them (ls, rm).
+struct ManagerRootOptions {
+  std::string root;
+  std::string step_prefix;               // Orbax step_prefix
+  std::optional<int> step_fixed_length;  // Orbax step_format_fixed_length
+};
+
+struct LsOptions {
+  ManagerRootOptions where;
+  // The retention policy whose decisions are shown (the manager's options;
+  // they are not stored on disk).
+  std::optional<std::int64_t> max_to_keep;
+  std::optional<std::int64_t> keep_period;
+  std::optional<std::int64_t> keep_time_interval_seconds;
+  std::string best_metric;  // empty: rank by recency
+  std::string best_mode = "max";
+  bool delete_without_metrics = false;  // Orbax keep_checkpoints_without_metrics=False
+  bool json = false;
+};
+
+struct RmOptions {
+  ManagerRootOptions where;
+  std::int64_t step = 0;
+};
+
 Status RunImport(const ImportOptions& options);
 Status RunExport(const ExportOptions& options);
 Status RunInspect(const InspectOptions& options);
 Status RunVerify(const VerifyOptions& options);
+Status RunLs(const LsOptions& options);
+Status RunRm(const RmOptions& options);
 
 }  // namespace stowage::cli

@@ -1,4 +1,5 @@
-// The `stowage` command line: import, export and inspect checkpoints.
+// The `stowage` command line: import, export, inspect and verify checkpoints;
+// list and delete the steps of a CheckpointManager root.
 // Exit codes: 0 success, 1 unexpected failure, 2 bad usage, and otherwise the
 // numeric value of the stowage::ErrorCode (3 not found, 4 invalid argument,
 // 5 data loss, 6 unsupported, 7 I/O, 8 already exists, 9 resource
@@ -13,6 +14,8 @@ namespace {
 using stowage::cli::ExportOptions;
 using stowage::cli::ImportOptions;
 using stowage::cli::InspectOptions;
+using stowage::cli::LsOptions;
+using stowage::cli::RmOptions;
 using stowage::cli::VerifyOptions;
 
 void AddImport(CLI::App& app, ImportOptions& o) {
@@ -75,6 +78,40 @@ void AddVerify(CLI::App& app, VerifyOptions& o) {
   cmd->add_option("directory", o.directory, "checkpoint directory")->required();
 }
 
+void AddManagerRoot(CLI::App* cmd, stowage::cli::ManagerRootOptions& o) {
+  cmd->add_option("root", o.root, "CheckpointManager root directory")->required();
+  cmd->add_option("--step-prefix", o.step_prefix, "step folders are named PREFIX_<step>");
+  cmd->add_option("--step-fixed-length", o.step_fixed_length,
+                  "step numbers are zero padded to this many digits")
+      ->check(CLI::Range(0, 19));
+}
+
+void AddLs(CLI::App& app, LsOptions& o) {
+  auto* cmd = app.add_subcommand("ls",
+                                 "List the steps of a CheckpointManager root: commit time, size, "
+                                 "metrics, and which retention keeps and why");
+  AddManagerRoot(cmd, o.where);
+  cmd->add_option("--max-to-keep", o.max_to_keep, "keep the newest (or best) N steps")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--keep-period", o.keep_period, "also keep steps that are multiples of N")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--keep-time-interval", o.keep_time_interval_seconds,
+                  "also keep one step per this many seconds")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--best-metric", o.best_metric, "rank steps by this metric, not by recency");
+  cmd->add_option("--best-mode", o.best_mode, "min or max (default max)")
+      ->check(CLI::IsMember({"min", "max"}));
+  cmd->add_flag("--delete-without-metrics", o.delete_without_metrics,
+                "with --best-metric: steps without metrics may be deleted");
+  cmd->add_flag("--json", o.json, "print JSON");
+}
+
+void AddRm(CLI::App& app, RmOptions& o) {
+  auto* cmd = app.add_subcommand("rm", "Delete one step of a CheckpointManager root (atomically)");
+  AddManagerRoot(cmd, o.where);
+  cmd->add_option("step", o.step, "the step to delete")->required();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,6 +125,10 @@ int main(int argc, char** argv) {
   AddExport(app, export_options);
   AddInspect(app, inspect_options);
   AddVerify(app, verify_options);
+  LsOptions ls_options;
+  RmOptions rm_options;
+  AddLs(app, ls_options);
+  AddRm(app, rm_options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -98,6 +139,10 @@ int main(int argc, char** argv) {
     status = stowage::cli::RunImport(import_options);
   } else if (app.got_subcommand("export")) {
     status = stowage::cli::RunExport(export_options);
+  } else if (app.got_subcommand("ls")) {
+    status = stowage::cli::RunLs(ls_options);
+  } else if (app.got_subcommand("rm")) {
+    status = stowage::cli::RunRm(rm_options);
   } else if (app.got_subcommand("verify")) {
     status = stowage::cli::RunVerify(verify_options);
   } else {

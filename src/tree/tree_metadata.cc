@@ -1,5 +1,7 @@
 #include "tree/tree_metadata.h"
 
+#include <unordered_set>
+
 #include "base/bytes.h"
 #include "base/python_json.h"
 #include "base/stored_json.h"
@@ -8,6 +10,14 @@ namespace stowage::tree {
 namespace {
 
 using ojson = nlohmann::ordered_json;
+
+// The `tree_metadata` member name Orbax gives a leaf: the Python repr of its
+// key names as a tuple, e.g. "('params', 'w')".
+std::string TupleName(const KeyPath& keypath) {
+  std::vector<std::string> names;
+  for (const auto& key : keypath) names.push_back(key.key);
+  return PythonTupleRepr(names);
+}
 
 ojson EntryToJson(const TreeMetadataEntry& entry) {
   ojson keys = ojson::array();
@@ -105,9 +115,7 @@ std::string EncodeTreeMetadata(const TreeMetadata& metadata) {
   auto& members = tree.get_ref<ojson::object_t&>();
   members.reserve(metadata.entries.size());
   for (const auto& entry : metadata.entries) {
-    std::vector<std::string> names;
-    for (const auto& key : entry.keypath) names.push_back(key.key);
-    members.emplace_back(PythonTupleRepr(names), EntryToJson(entry));
+    members.emplace_back(TupleName(entry.keypath), EntryToJson(entry));
   }
   ojson doc = {{"tree_metadata", tree}};
   if (metadata.use_ocdbt) doc["use_ocdbt"] = *metadata.use_ocdbt;
@@ -128,6 +136,7 @@ Result<TreeMetadata> ParseTreeMetadata(std::span<const std::byte> text, std::str
     return DataLossError(where + ": missing \"tree_metadata\" object");
   }
   TreeMetadata out;
+  std::unordered_set<std::string> leaves;
   for (const auto& [tree_key, entry] : tree->items()) {
     std::string entry_where = where + " entry " + tree_key;
     if (!entry.is_object() || !entry.contains("key_metadata") ||
@@ -138,6 +147,9 @@ Result<TreeMetadata> ParseTreeMetadata(std::span<const std::byte> text, std::str
     STOWAGE_ASSIGN_OR_RETURN(parsed.keypath, ParseKeyPath(entry["key_metadata"], entry_where));
     STOWAGE_ASSIGN_OR_RETURN(parsed.value,
                              ParseValueMetadata(entry["value_metadata"], entry_where));
+    if (!leaves.insert(TupleName(parsed.keypath)).second) {
+      return DataLossError(entry_where + ": a second entry for leaf " + TupleName(parsed.keypath));
+    }
     out.entries.push_back(std::move(parsed));
   }
   STOWAGE_ASSIGN_OR_RETURN(out.use_ocdbt, OptionalBool(doc, "use_ocdbt", where));

@@ -85,6 +85,21 @@ TEST(TreeMetadataTest, MalformedFilesAreDataLoss) {
   }
 }
 
+// Issue 7 (fuzzing): two entries naming the same leaf (under different
+// member names) were both kept, so the tree had the leaf twice and the file
+// re-encoded to JSON with a duplicate member.
+TEST(TreeMetadataTest, TwoEntriesForOneLeafAreDataLoss) {
+  const char* text = R"json({"tree_metadata": {
+      "('x',)": {"key_metadata": [{"key": "name", "key_type": 2}],
+                 "value_metadata": {"value_type": "string", "skip_deserialize": false}},
+      "('name',)": {"key_metadata": [{"key": "name", "key_type": 2}],
+                    "value_metadata": {"value_type": "string", "skip_deserialize": true}}}})json";
+  auto parsed = ParseTreeMetadata(AsBytes(text), "/ckpt/_METADATA");
+  EXPECT_ERROR_CODE(parsed, ErrorCode::kDataLoss);
+  EXPECT_NE(parsed.error().message().find("second entry for leaf ('name',)"), std::string::npos)
+      << parsed.error().message();
+}
+
 // Issue 7 (fuzzing): a `_METADATA` nested 200000 levels deep overflowed the
 // stack when its custom_metadata was copied.
 TEST(TreeMetadataTest, DeeplyNestedJsonIsDataLossNotAStackOverflow) {

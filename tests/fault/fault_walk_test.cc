@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 using kvstore::FaultAction;
 using kvstore::FaultInjector;
 using kvstore::FaultPlan;
+using testing::NamesIn;
 
 // Every entry below `root`, relative, sorted.
 std::vector<std::string> EntriesBelow(const fs::path& root) {
@@ -31,16 +32,6 @@ std::vector<std::string> EntriesBelow(const fs::path& root) {
   }
   std::sort(entries.begin(), entries.end());
   return entries;
-}
-
-// Names directly in `root`.
-std::vector<std::string> NamesIn(const fs::path& root) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(root)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 // A save whose fsyncs do not reach the disk (what they protect against, a

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "stowage/error.h"
 
@@ -40,6 +41,9 @@ std::optional<std::filesystem::path> FixturePath(const std::string& relative);
 
 // Whole file as a string; fails the test when it cannot be read.
 std::string ReadFileOrDie(const std::filesystem::path& path);
+
+// The names of the entries directly in `dir`, sorted.
+std::vector<std::string> NamesIn(const std::filesystem::path& dir);
 
 }  // namespace stowage::testing
 
