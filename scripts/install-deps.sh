@@ -11,7 +11,13 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-zarr python3-numcodecs
   clang-format
+  libcurl4-openssl-dev libssl-dev curl  # the S3 kvstore driver (issue 9); curl for bench/s3_vs_curl.sh
 )
+# node + npm run s3rver, the loopback S3 server of the S3 tests (scripts/s3rver.sh); an
+# existing node (e.g. nodesource's, which bundles npm) is fine.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do
