@@ -10,6 +10,13 @@
 //   s3/write/<payload>  Store::Write of every object; <payload> "signed" hashes each body
 //       for SigV4 (the default), "unsigned" sends UNSIGNED-PAYLOAD.
 //   s3/read             Store::ReadInto of every object into preallocated buffers.
+//   s3/checkpoint/save/<layout>     Checkpointer<PyTreeCheckpointHandler>::Save of one
+//       float32 array of the same 1 GiB (one row per object, chunks of one row, no
+//       compression, 8 workers) to s3://bucket/checkpoints/N, commit included; <layout>
+//       "ocdbt" (Orbax's default: chunks appended to OCDBT data files sent as multipart
+//       uploads) or "zarr" (one object per chunk).
+//   s3/checkpoint/restore/<layout>  Checkpointer::Restore of that checkpoint, the check
+//       of its commit file included.
 // Counter bytes_per_second: value bytes moved per second of wall time.
 #include <benchmark/benchmark.h>
 
@@ -24,6 +31,9 @@
 
 #include "kvstore/s3_test_server.h"
 #include "stowage/bytes.h"
+#include "stowage/checkpointer.h"
+#include "stowage/directory.h"
+#include "stowage/pytree_checkpoint_handler.h"
 #include "stowage/s3.h"
 
 namespace {
@@ -151,6 +161,92 @@ void BM_S3Read(benchmark::State& state) {
                           static_cast<std::int64_t>(setup.object_bytes));
 }
 
+// Points s3:// paths at the benchmark's server.
+void UseServerForPaths() {
+  Setup& setup = GetSetup();
+  kvstore::SetS3Defaults({.endpoint = setup.endpoint,
+                          .credentials = kvstore::S3Credentials{"S3RVER", "S3RVER", ""},
+                          .max_in_flight = setup.threads});
+}
+
+PyTreeCheckpointHandlerOptions CheckpointOptions(bool ocdbt) {
+  Setup& setup = GetSetup();
+  PyTreeCheckpointHandlerOptions options;
+  options.use_ocdbt = ocdbt;
+  options.compression = Compression::kNone;
+  options.num_threads = static_cast<std::size_t>(setup.threads);
+  options.max_in_flight_bytes = 0;
+  return options;
+}
+
+// The 1 GiB of Setup::value repeated, one row per object.
+Bytes CheckpointBytes() {
+  Setup& setup = GetSetup();
+  Bytes whole(setup.objects * setup.object_bytes);
+  for (int i = 0; i < setup.objects; ++i) {
+    std::memcpy(whole.data() + i * setup.object_bytes, setup.value.data(), setup.object_bytes);
+  }
+  return whole;
+}
+
+// A tree holding `whole` as a float32 array (a view: no copy), chunked by row.
+PyTreeSaveArgs CheckpointItem(const Bytes& whole) {
+  Setup& setup = GetSetup();
+  Shape shape = {setup.objects, static_cast<std::int64_t>(setup.object_bytes / 4)};
+  PyTreeSaveArgs args;
+  args.item["w"] = Tree(ArrayView::Make(DType::kFloat32, shape, whole).value());
+  args.save_args["w"].chunk_byte_size = static_cast<std::int64_t>(setup.object_bytes);
+  return args;
+}
+
+std::string CheckpointPath(bool ocdbt, int n) {
+  return "s3://" + GetSetup().bucket + "/checkpoints/" + (ocdbt ? "ocdbt/" : "zarr/") +
+         std::to_string(n);
+}
+
+void BM_S3CheckpointSave(benchmark::State& state, bool ocdbt) {
+  UseServerForPaths();
+  Checkpointer<PyTreeCheckpointHandler> checkpointer{
+      PyTreeCheckpointHandler(CheckpointOptions(ocdbt))};
+  Bytes whole = CheckpointBytes();
+  int n = 0;
+  for (auto _ : state) {
+    std::string path = CheckpointPath(ocdbt, n++);
+    auto saved = checkpointer.Save(path, CheckpointItem(whole));
+    if (!saved) state.SkipWithError(saved.error().ToString().c_str());
+    state.PauseTiming();  // the server keeps its data in memory: free it
+    (void)kvstore::RemoveDirectory(path);
+    state.ResumeTiming();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(whole.size()));
+}
+
+void BM_S3CheckpointRestore(benchmark::State& state, bool ocdbt) {
+  UseServerForPaths();
+  Checkpointer<PyTreeCheckpointHandler> checkpointer{
+      PyTreeCheckpointHandler(CheckpointOptions(ocdbt))};
+  Bytes whole = CheckpointBytes();
+  std::string path = CheckpointPath(ocdbt, 1000);
+  auto saved = checkpointer.Save(path, CheckpointItem(whole), {.force = true});
+  if (!saved) state.SkipWithError(saved.error().ToString().c_str());
+  for (auto _ : state) {
+    auto restored = checkpointer.Restore(path);
+    if (!restored) {
+      state.SkipWithError(restored.error().ToString().c_str());
+      break;
+    }
+    const Tree* w = restored->Find("w");
+    ArrayView storage;
+    const ArrayView* view = w ? ArrayViewOf(w->leaf(), storage) : nullptr;
+    if (!view || view->bytes().size() != whole.size() ||
+        std::memcmp(view->bytes().data(), whole.data(), whole.size()) != 0) {
+      state.SkipWithError("restored different bytes");
+    }
+  }
+  (void)kvstore::RemoveDirectory(path);
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(whole.size()));
+}
+
 BENCHMARK_CAPTURE(BM_S3Write, signed, true)
     ->Name("s3/write/signed")
     ->UseRealTime()
@@ -162,6 +258,26 @@ BENCHMARK_CAPTURE(BM_S3Write, unsigned, false)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
 BENCHMARK(BM_S3Read)->Name("s3/read")->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_CAPTURE(BM_S3CheckpointSave, ocdbt, true)
+    ->Name("s3/checkpoint/save/ocdbt")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+BENCHMARK_CAPTURE(BM_S3CheckpointRestore, ocdbt, true)
+    ->Name("s3/checkpoint/restore/ocdbt")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+BENCHMARK_CAPTURE(BM_S3CheckpointSave, zarr, false)
+    ->Name("s3/checkpoint/save/zarr")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+BENCHMARK_CAPTURE(BM_S3CheckpointRestore, zarr, false)
+    ->Name("s3/checkpoint/restore/zarr")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # 1 GiB (64 objects of 16 MiB) written to and read from s3rver on loopback, through the S3
-# store (s3_benchmark: 8 threads, 8 requests in flight) and through the curl command-line tool
+# store (s3_benchmark: 8 threads, 8 requests in flight), as a checkpoint of one 1 GiB array on
+# an s3:// path (OCDBT and plain zarr, 8 workers), and through the curl command-line tool
 # (--parallel, 8 transfers at once, SigV4-signed with UNSIGNED-PAYLOAD); prints MiB/s of each
 # and the store/curl ratio (issue 9 asks for >= 0.5). Both talk to the same server instance,
 # whose data lives in /dev/shm.
@@ -67,10 +68,14 @@ import json, sys
 runs = {b["name"].split("/iterations")[0]: b["bytes_per_second"] / 2**20
         for b in json.load(open(sys.argv[1]))["benchmarks"]}
 curl_put, curl_get = float(sys.argv[2]), float(sys.argv[3])
-rows = [("write (signed payload)", runs["s3/write/signed"], curl_put),
-        ("write (unsigned payload)", runs["s3/write/unsigned"], curl_put),
-        ("read", runs["s3/read"], curl_get)]
-print(f"{'':26} {'store MiB/s':>12} {'curl MiB/s':>11} {'ratio':>6}")
+rows = [("store write (signed)", runs["s3/write/signed"], curl_put),
+        ("store write (unsigned)", runs["s3/write/unsigned"], curl_put),
+        ("store read", runs["s3/read"], curl_get),
+        ("checkpoint save, OCDBT", runs["s3/checkpoint/save/ocdbt"], curl_put),
+        ("checkpoint restore, OCDBT", runs["s3/checkpoint/restore/ocdbt"], curl_get),
+        ("checkpoint save, zarr", runs["s3/checkpoint/save/zarr"], curl_put),
+        ("checkpoint restore, zarr", runs["s3/checkpoint/restore/zarr"], curl_get)]
+print(f"{'':27} {'stowage MiB/s':>13} {'curl MiB/s':>11} {'ratio':>6}")
 for name, store, curl in rows:
-    print(f"{name:26} {store:12.0f} {curl:11.0f} {store / curl:6.2f}")
+    print(f"{name:27} {store:13.0f} {curl:11.0f} {store / curl:6.2f}")
 PY

@@ -53,19 +53,6 @@ PyTreeCheckpointHandlerOptions OptionsOf(std::shared_ptr<Coordinator> coordinato
   return options;
 }
 
-// Runs `body(p, coordinator)` on one thread per process; returns their outcomes.
-std::vector<Status> OnEveryProcess(
-    const std::function<Status(int, std::shared_ptr<Coordinator>)>& body) {
-  auto coordinators = testing::ThreadCoordinators(kProcesses);
-  std::vector<Status> outcomes(kProcesses, OkStatus());
-  std::vector<std::thread> threads;
-  for (int p = 0; p < kProcesses; ++p) {
-    threads.emplace_back([&, p] { outcomes[p] = body(p, coordinators[p]); });
-  }
-  for (auto& thread : threads) thread.join();
-  return outcomes;
-}
-
 void ExpectWholeTree(const fs::path& directory) {
   Checkpointer<PyTreeCheckpointHandler> reader{PyTreeCheckpointHandler()};
   ASSERT_OK_AND_ASSIGN(Tree back, reader.Restore(directory));
@@ -76,32 +63,33 @@ void ExpectWholeTree(const fs::path& directory) {
 
 // Each process restores its own rows of "w".
 void ExpectEachProcessRestoresItsRows(const fs::path& directory, bool ocdbt) {
-  auto outcomes = OnEveryProcess([&](int p, std::shared_ptr<Coordinator> coordinator) -> Status {
-    Checkpointer<PyTreeCheckpointHandler> reader{
-        PyTreeCheckpointHandler(OptionsOf(coordinator, ocdbt))};
-    PyTreeRestoreArgs args;
-    args.restore_args["w"].sharding = RowSharding();
-    STOWAGE_ASSIGN_OR_RETURN(Tree back, reader.Restore(directory, args));
-    const auto& shard = std::get<ShardedArray>(back.Find("w")->leaf()).shards.at(0);
-    Tree want = TreeOfProcess(p);
-    const auto& mine = std::get<ShardedArray>(want.Find("w")->leaf()).shards.at(0);
-    if (shard.box != mine.box || !BitwiseEqual(shard.data.view(), mine.data.view())) {
-      return InternalError("process " + std::to_string(p) + " restored box origin " +
-                           std::to_string(shard.box.origin[0]) + " shape " +
-                           ShapeToString(shard.box.shape) + ", first value " +
-                           std::to_string(shard.data.values<float>()[0]) + "; wanted origin " +
-                           std::to_string(mine.box.origin[0]) + ", first value " +
-                           std::to_string(mine.data.values<float>()[0]));
-    }
-    return OkStatus();
-  });
+  auto outcomes = testing::OnEveryProcess(
+      kProcesses, [&](int p, std::shared_ptr<Coordinator> coordinator) -> Status {
+        Checkpointer<PyTreeCheckpointHandler> reader{
+            PyTreeCheckpointHandler(OptionsOf(coordinator, ocdbt))};
+        PyTreeRestoreArgs args;
+        args.restore_args["w"].sharding = RowSharding();
+        STOWAGE_ASSIGN_OR_RETURN(Tree back, reader.Restore(directory, args));
+        const auto& shard = std::get<ShardedArray>(back.Find("w")->leaf()).shards.at(0);
+        Tree want = TreeOfProcess(p);
+        const auto& mine = std::get<ShardedArray>(want.Find("w")->leaf()).shards.at(0);
+        if (shard.box != mine.box || !BitwiseEqual(shard.data.view(), mine.data.view())) {
+          return InternalError("process " + std::to_string(p) + " restored box origin " +
+                               std::to_string(shard.box.origin[0]) + " shape " +
+                               ShapeToString(shard.box.shape) + ", first value " +
+                               std::to_string(shard.data.values<float>()[0]) + "; wanted origin " +
+                               std::to_string(mine.box.origin[0]) + ", first value " +
+                               std::to_string(mine.data.values<float>()[0]));
+        }
+        return OkStatus();
+      });
   for (const auto& outcome : outcomes) EXPECT_OK(outcome);
 }
 
 // Every process saves its tree (changed by `change`, if given) to `directory`.
 std::vector<Status> SaveOnEveryProcess(const fs::path& directory, bool ocdbt,
                                        const std::function<void(int, Tree&)>& change = {}) {
-  return OnEveryProcess([&](int p, std::shared_ptr<Coordinator> coordinator) {
+  return testing::OnEveryProcess(kProcesses, [&](int p, std::shared_ptr<Coordinator> coordinator) {
     Checkpointer<PyTreeCheckpointHandler> checkpointer{
         PyTreeCheckpointHandler(OptionsOf(coordinator, ocdbt))};
     Tree tree = TreeOfProcess(p);
@@ -124,20 +112,21 @@ TEST_P(MultiProcessTreeTest, ProcessesSaveOneTreeTogether) {
 TEST_P(MultiProcessTreeTest, AsyncSavesOverlapTheCallersWork) {
   bool ocdbt = GetParam();
   testing::TempDir tmp;
-  auto outcomes = OnEveryProcess([&](int p, std::shared_ptr<Coordinator> coordinator) -> Status {
-    AsyncCheckpointer<PyTreeCheckpointHandler> checkpointer{
-        PyTreeCheckpointHandler(OptionsOf(coordinator, ocdbt))};
-    std::vector<Future<void>> saves;
-    for (int step = 0; step < 3; ++step) {  // three steps in flight, as a training loop does
-      Tree tree = TreeOfProcess(p);
-      STOWAGE_ASSIGN_OR_RETURN(
-          auto committed,
-          checkpointer.AsyncSave(tmp.path() / std::to_string(step), {std::move(tree), {}, {}}));
-      saves.push_back(std::move(committed));
-    }
-    for (auto& save : saves) STOWAGE_RETURN_IF_ERROR(save.Wait());
-    return OkStatus();
-  });
+  auto outcomes = testing::OnEveryProcess(
+      kProcesses, [&](int p, std::shared_ptr<Coordinator> coordinator) -> Status {
+        AsyncCheckpointer<PyTreeCheckpointHandler> checkpointer{
+            PyTreeCheckpointHandler(OptionsOf(coordinator, ocdbt))};
+        std::vector<Future<void>> saves;
+        for (int step = 0; step < 3; ++step) {  // three steps in flight, as a training loop does
+          Tree tree = TreeOfProcess(p);
+          STOWAGE_ASSIGN_OR_RETURN(
+              auto committed,
+              checkpointer.AsyncSave(tmp.path() / std::to_string(step), {std::move(tree), {}, {}}));
+          saves.push_back(std::move(committed));
+        }
+        for (auto& save : saves) STOWAGE_RETURN_IF_ERROR(save.Wait());
+        return OkStatus();
+      });
   for (const auto& outcome : outcomes) ASSERT_OK(outcome);
   for (int step = 0; step < 3; ++step) ExpectWholeTree(tmp.path() / std::to_string(step));
 }

@@ -89,6 +89,22 @@ class Store {
   // Every key that starts with `prefix`, sorted.
   virtual Result<std::vector<std::string>> List(std::string_view prefix) const = 0;
 
+  // The names directly under the folder `dir` ("" for the store's top, else
+  // a key prefix without the trailing '/'), sorted: values as their names,
+  // sub-folders as their names followed by '/'. Empty when nothing is there.
+  virtual Result<std::vector<std::string>> ListChildren(std::string_view dir) const;
+
+  // Removes every value under the folder `dir` ("" for all); succeeds when
+  // there is none.
+  virtual Status DeleteAll(std::string_view dir);
+
+  // The size in bytes of the value under `key`. Errors: kNotFound, kIo.
+  virtual Result<std::uint64_t> Size(std::string_view key) const;
+
+  // The total size of the values under the folder `dir` ("" for all); their
+  // number goes to `*values` when given.
+  virtual Result<std::uint64_t> BytesUnder(std::string_view dir, std::uint64_t* values) const;
+
   // A human-readable location of `key` for messages (a file path, or
   // "memory:key").
   virtual std::string Describe(std::string_view key) const = 0;

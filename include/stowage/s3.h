@@ -64,8 +64,8 @@ struct S3Options {
   std::chrono::milliseconds initial_backoff{100};
   std::chrono::milliseconds max_backoff{5000};
   std::chrono::milliseconds connect_timeout{10000};
-  // A request that moves no bytes for this long fails (and is retried).
-  // Rounded up to whole seconds (libcurl's low-speed limit).
+  // A request that moves no bytes, up or down, for this long fails (and is
+  // retried); checked about once a second.
   std::chrono::milliseconds idle_timeout{60000};
   // Whole-request limit; zero for none.
   std::chrono::milliseconds request_timeout{0};

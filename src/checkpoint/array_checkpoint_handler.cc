@@ -1,5 +1,6 @@
 #include "stowage/array_checkpoint_handler.h"
 
+#include "checkpoint/dir_ops.h"
 #include "checkpoint/layout.h"
 #include "stowage/pytree_checkpoint_handler.h"
 #include "tree/pytree.h"
@@ -108,18 +109,21 @@ Status ArrayCheckpointHandler::Save(const fs::path& directory, ArraySaveArgs arg
 
 Result<Leaf> ArrayCheckpointHandler::Restore(const fs::path& directory,
                                              const ArrayRestoreArgs& args) const {
-  std::error_code ec;
-  if (!fs::is_directory(directory, ec)) {
+  STOWAGE_ASSIGN_OR_RETURN(bool exists, checkpoint::FolderExists(directory));
+  if (!exists) {
     return NotFoundError("requested directory for restore does not exist at " + directory.string());
   }
   const std::string& name = impl_->options.checkpoint_name;
-  if (fs::exists(directory / checkpoint::kTreeMetadataFile, ec)) {
+  STOWAGE_ASSIGN_OR_RETURN(bool has_metadata,
+                           checkpoint::FileExists(directory / checkpoint::kTreeMetadataFile));
+  if (has_metadata) {
     STOWAGE_ASSIGN_OR_RETURN(
         Tree tree, impl_->pytree.Restore(directory, {{{name, args.restore_args}}, {name}}));
     return TakeLeaf(tree, name, directory);
   }
   // Legacy layouts (before 2025-08) have no `_METADATA`.
-  if (fs::is_regular_file(directory / name, ec)) {
+  STOWAGE_ASSIGN_OR_RETURN(bool aggregated, checkpoint::FileExists(directory / name));
+  if (aggregated) {
     return RestoreAggregatedValue(directory / name, args.restore_args,
                                   impl_->options.max_restore_bytes);
   }

@@ -13,12 +13,16 @@
 //           filesystem cannot exchange, `<dir>` is renamed aside to
 //           `<dir>.stowage-replaced` first, and the next save puts it back
 //           if a crash came before the new one was in place.
+// On an object store (s3://) the commit is a file instead of a rename:
+// commit_file_save.h.
 
 #include "base/bytes.h"
 #include "checkpoint/checkpoint_metadata.h"
+#include "checkpoint/commit_file_save.h"
 #include "checkpoint/layout.h"
 #include "kvstore/file_ops.h"
 #include "stowage/checkpointer.h"
+#include "stowage/directory.h"
 
 namespace stowage::internal {
 namespace fs = std::filesystem;
@@ -96,6 +100,10 @@ Status RecoverReplaced(const fs::path& dir) {
 
 Result<fs::path> BeginAtomicSave(const fs::path& directory, const CheckpointSaveOptions& options) {
   fs::path dir = checkpoint::NormalizeDir(directory);
+  if (kvstore::IsObjectStoreUrl(dir)) {
+    STOWAGE_RETURN_IF_ERROR(checkpoint::BeginCommitFileSave(dir, options, NowNanos(options)));
+    return dir;
+  }
   STOWAGE_RETURN_IF_ERROR(RecoverReplaced(dir));
   std::error_code ec;
   if (fs::exists(dir, ec) && !options.force) {
@@ -114,6 +122,9 @@ Status CommitAtomicSave(const fs::path& temporary, const fs::path& directory,
                         const nlohmann::ordered_json& item_handlers,
                         const CheckpointSaveOptions& options) {
   fs::path dir = checkpoint::NormalizeDir(directory);
+  if (kvstore::IsObjectStoreUrl(dir)) {
+    return checkpoint::CommitCommitFileSave(dir, item_handlers, options, NowNanos(options));
+  }
   STOWAGE_ASSIGN_OR_RETURN(CheckpointMetadata metadata,
                            checkpoint::ReadCheckpointMetadata(temporary));
   metadata.item_handlers = item_handlers;
@@ -127,9 +138,10 @@ Status CommitAtomicSave(const fs::path& temporary, const fs::path& directory,
   return MoveIntoPlace(temporary, dir, options.force, Sync(options));
 }
 
-void AbandonAtomicSave(const fs::path& temporary) { (void)kvstore::RemoveAll(temporary); }
+void AbandonAtomicSave(const fs::path& temporary) { (void)kvstore::RemoveDirectory(temporary); }
 
 Status CheckFinalized(const fs::path& directory) {
+  if (kvstore::IsObjectStoreUrl(directory)) return checkpoint::CheckCommitFile(directory);
   std::error_code ec;
   if (!fs::is_directory(directory, ec)) {
     return NotFoundError("checkpoint at " + directory.string() + " not found");

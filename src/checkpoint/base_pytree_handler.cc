@@ -10,6 +10,7 @@
 #include "checkpoint/side_files.h"
 #include "checkpoint/string_leaves.h"
 #include "kvstore/key.h"
+#include "stowage/directory.h"
 #include "stowage/ocdbt.h"
 #include "tree/pytree.h"
 
@@ -150,6 +151,24 @@ Result<std::vector<const tree::TypeHandler*>> BasePyTreeHandler::ResolveHandlers
   return handlers;
 }
 
+namespace {
+
+// On an object store, OCDBT data files are closed at this size, so that each
+// goes up as one PUT (under the S3 store's default multipart threshold, 64
+// MiB, with room for a 16 MiB chunk past it) while the next is being filled:
+// many uploads in flight, and no server-side assembly of one huge object.
+constexpr std::uint64_t kObjectStoreDataFileBytes = std::uint64_t{32} << 20;
+
+kvstore::OcdbtOptions DatabaseOptionsFor(const fs::path& directory) {
+  kvstore::OcdbtOptions options;
+  if (kvstore::IsObjectStoreUrl(directory)) {
+    options.target_data_file_size = kObjectStoreDataFileBytes;
+  }
+  return options;
+}
+
+}  // namespace
+
 Result<std::vector<Future<void>>> BasePyTreeHandler::AsyncSave(
     const fs::path& directory, std::vector<LeafToSave> leaves,
     nlohmann::ordered_json custom_metadata) {
@@ -171,11 +190,13 @@ Result<std::vector<Future<void>>> BasePyTreeHandler::StartSave(
     STOWAGE_RETURN_IF_ERROR(AddStringLeaf(side->strings, tree::ParamName(leaves[i].keypath),
                                           std::get<std::string>(leaves[i].value)));
   }
-  std::shared_ptr<kvstore::Store> store = kvstore::OpenFileStore(directory, options_.file);
+  STOWAGE_ASSIGN_OR_RETURN(std::shared_ptr<kvstore::Store> store,
+                           kvstore::OpenDirectory(directory, options_.file));
   std::shared_ptr<kvstore::OcdbtStore> process_db;
   if (options_.use_ocdbt) {
     STOWAGE_ASSIGN_OR_RETURN(auto opened,
-                             kvstore::OcdbtStore::Open(store, ProcessDatabaseRoot(ProcessIndex())));
+                             kvstore::OcdbtStore::Open(store, ProcessDatabaseRoot(ProcessIndex()),
+                                                       DatabaseOptionsFor(directory)));
     process_db = std::move(opened);
   }
   std::shared_ptr<kvstore::Store> array_store =
@@ -253,7 +274,7 @@ Future<void> BasePyTreeHandler::FinishSave(const std::vector<Future<void>>& leav
 }
 
 Result<tree::TreeMetadata> BasePyTreeHandler::ReadTreeMetadata(const fs::path& directory) const {
-  auto store = kvstore::OpenFileStore(directory);
+  STOWAGE_ASSIGN_OR_RETURN(auto store, kvstore::OpenDirectory(directory));
   auto text = store->Read(kTreeMetadataFile, {.max_bytes = 1u << 30});
   if (!text.has_value()) return text.error();
   return tree::ParseTreeMetadata(*text, store->Describe(kTreeMetadataFile));
@@ -289,8 +310,9 @@ Result<Tree> BasePyTreeHandler::RestoreEntry(const fs::path& directory,
   const std::string& typestr = entry.value.value_type;
   if (tree::IsEmptyNodeTypestr(typestr)) return tree::EmptyNodeOf(typestr);
   if (typestr == tree::kStringTypestr) {
-    STOWAGE_ASSIGN_OR_RETURN(std::string text, ReadStringLeaf(*kvstore::OpenFileStore(directory),
-                                                              tree::ParamName(entry.keypath)));
+    STOWAGE_ASSIGN_OR_RETURN(auto files, kvstore::OpenDirectory(directory));
+    STOWAGE_ASSIGN_OR_RETURN(std::string text,
+                             ReadStringLeaf(*files, tree::ParamName(entry.keypath)));
     return Tree(std::move(text));
   }
   if (entry.value.skip_deserialize) {
@@ -319,7 +341,8 @@ Result<Leaf> BasePyTreeHandler::RestoreLegacyLeaf(const fs::path& directory,
 
 Result<std::shared_ptr<kvstore::Store>> OpenArrayStore(const fs::path& directory,
                                                        const tree::TreeMetadata* metadata) {
-  std::shared_ptr<kvstore::Store> files = kvstore::OpenFileStore(directory);
+  STOWAGE_ASSIGN_OR_RETURN(std::shared_ptr<kvstore::Store> files,
+                           kvstore::OpenDirectory(directory));
   STOWAGE_ASSIGN_OR_RETURN(bool ocdbt, kvstore::IsOcdbtDatabase(*files));
   if (!ocdbt) {
     if (metadata && metadata->use_ocdbt.value_or(false)) {

@@ -10,9 +10,12 @@
 
 #include "checkpoint/checkpoint_metadata.h"
 #include "checkpoint/collective.h"
+#include "checkpoint/dir_ops.h"
+#include "checkpoint/layout.h"
 #include "checkpoint/manager_listing.h"
 #include "kvstore/file_ops.h"
 #include "stowage/checkpointer.h"
+#include "stowage/directory.h"
 
 namespace stowage {
 namespace fs = std::filesystem;
@@ -83,12 +86,15 @@ CheckpointManagerOptions WithDefaults(CheckpointManagerOptions options) {
 // asked), temporaries are gone, root metadata written; then its listing.
 Result<std::vector<StepInfo>> ListOnPrimary(const ManagerState& s, bool opening) {
   const CheckpointManagerOptions& options = s.options;
-  std::error_code ec;
-  if (!fs::is_directory(s.root, ec)) {
+  STOWAGE_ASSIGN_OR_RETURN(bool exists, kvstore::DirectoryExists(s.root));
+  if (!exists) {
     if (!options.create) {
       return NotFoundError("checkpoint manager root " + s.root.string() + " not found");
     }
-    STOWAGE_RETURN_IF_ERROR(kvstore::CreateDirectories(s.root));
+    // An object store has no folders: the root appears with its first object.
+    if (!kvstore::IsObjectStoreUrl(s.root)) {
+      STOWAGE_RETURN_IF_ERROR(kvstore::CreateDirectories(s.root));
+    }
   }
   if (opening && !options.read_only) {
     STOWAGE_RETURN_IF_ERROR(checkpoint::RemoveStepTemporaries(s.root, options.step_names));
@@ -182,7 +188,13 @@ void InsertStep(std::vector<StepInfo>& infos, const StepInfo& info) {
   infos.insert(at, info);
 }
 
-bool StepFolderExists(const ManagerState& s, std::int64_t step) {
+// Whether step's folder is still there as a checkpoint (on an object store:
+// still committed); `if_unknown` when the store cannot tell.
+bool StepFolderExists(const ManagerState& s, std::int64_t step, bool if_unknown) {
+  if (kvstore::IsObjectStoreUrl(s.root)) {
+    return checkpoint::FileExists(s.StepPath(step) / checkpoint::kCommitSuccessFile)
+        .value_or(if_unknown);
+  }
   std::error_code ec;
   return fs::exists(s.StepPath(step), ec);
 }
@@ -193,9 +205,12 @@ bool StepFolderExists(const ManagerState& s, std::int64_t step) {
 // and whether the step's folder is still there.
 std::pair<Status, bool> RollBackFailedSave(const ManagerState& s, std::int64_t step,
                                            const Status& failed) {
-  if (!StepFolderExists(s, step)) return {failed, false};
+  // A failed save almost never committed (on an object store, only when the
+  // answer to the commit PUT was lost): unknown counts as not there, and a
+  // Reload finds the rare exception.
+  if (!StepFolderExists(s, step, false)) return {failed, false};
   Status removed = checkpoint::DeleteStepFolder(s.StepPath(step));
-  if (removed.has_value() || !StepFolderExists(s, step)) return {failed, false};
+  if (removed.has_value() || !StepFolderExists(s, step, false)) return {failed, false};
   return {
       failed.error().WithContext("step " + std::to_string(step) + " could not be rolled back (" +
                                  removed.error().ToString() + ") and stays listed"),
@@ -210,7 +225,7 @@ std::vector<std::int64_t> DeleteDroppedSteps(const ManagerState& s, const SavePl
   for (std::int64_t step : plan.to_delete) {
     Status deleted = checkpoint::DeleteStepFolder(s.StepPath(step));
     if (deleted.has_value()) continue;
-    if (StepFolderExists(s, step)) survived.push_back(step);
+    if (StepFolderExists(s, step, true)) survived.push_back(step);
     if (outcome.has_value()) {
       outcome = deleted.error().WithContext("step " + std::to_string(plan.info.step) +
                                             " committed, but retention could not delete step " +
@@ -449,7 +464,7 @@ Status CheckpointManager::Delete(std::int64_t step) {
   if (!s.alone()) {
     deleted = checkpoint::ShareFromPrimary(s.coordinator(), "manager delete", deleted, s.timeout());
   }
-  if (!deleted.has_value() && StepFolderExists(s, step)) return deleted;  // still there
+  if (!deleted.has_value() && StepFolderExists(s, step, true)) return deleted;  // still there
   std::lock_guard lock(s.mutex);
   std::erase_if(s.checkpoints, [&](const StepInfo& info) { return info.step == step; });
   return deleted;

@@ -6,7 +6,7 @@
 #include "base/python_json.h"
 #include "base/stored_json.h"
 #include "checkpoint/layout.h"
-#include "stowage/kvstore.h"
+#include "stowage/directory.h"
 
 namespace stowage::checkpoint {
 namespace {
@@ -58,7 +58,7 @@ Result<CheckpointMetadata> ParseCheckpointMetadata(std::string_view text, std::s
 }
 
 Result<CheckpointMetadata> ReadCheckpointMetadata(const std::filesystem::path& dir) {
-  auto store = kvstore::OpenFileStore(dir);
+  STOWAGE_ASSIGN_OR_RETURN(auto store, kvstore::OpenDirectory(dir));
   STOWAGE_ASSIGN_OR_RETURN(Bytes text,
                            store->Read(kCheckpointMetadataFile, {.max_bytes = 1u << 26}));
   std::string_view view(reinterpret_cast<const char*>(text.data()), text.size());

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "checkpoint/layout.h"
+#include "stowage/directory.h"
 
 namespace stowage {
 namespace fs = std::filesystem;
@@ -53,8 +54,10 @@ Result<std::vector<Future<void>>> CompositeCheckpointHandler::AsyncSave(const fs
   std::vector<Future<void>> futures;
   for (auto& [name, item] : args.items) {
     fs::path item_dir = directory / name;
-    std::error_code ec;
-    fs::create_directories(item_dir, ec);
+    if (!kvstore::IsObjectStoreUrl(item_dir)) {  // object stores have no folders to make
+      std::error_code ec;
+      fs::create_directories(item_dir, ec);
+    }
     Result<std::vector<Future<void>>> started = std::vector<Future<void>>{};
     if (auto* tree = std::get_if<PyTreeSaveArgs>(&item)) {
       started = pytree_.AsyncSave(item_dir, std::move(*tree));

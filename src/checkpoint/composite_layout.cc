@@ -1,5 +1,8 @@
 #include "checkpoint/composite_layout.h"
 
+#include <algorithm>
+
+#include "checkpoint/dir_ops.h"
 #include "checkpoint/layout.h"
 
 namespace stowage::checkpoint {
@@ -17,16 +20,31 @@ ItemKind ItemKindOfHandler(std::string_view typestr) {
   return ItemKind::kUnknown;
 }
 
+namespace {
+
+// The files directly in `dir`; none when it cannot be listed (the read that
+// follows reports why).
+std::vector<std::string> FilesIn(const fs::path& dir) {
+  auto entries = ListFolder(dir);
+  return entries.has_value() ? std::move(entries->files) : std::vector<std::string>();
+}
+
+bool Contains(const std::vector<std::string>& files, std::string_view name) {
+  return std::find(files.begin(), files.end(), name) != files.end();
+}
+
+}  // namespace
+
 bool HoldsTree(const fs::path& dir) {
-  std::error_code ec;
-  return fs::exists(dir / kTreeMetadataFile, ec) || fs::exists(dir / kOcdbtManifestFile, ec) ||
-         fs::is_regular_file(dir / kLegacyAggregateFile, ec);
+  std::vector<std::string> files = FilesIn(dir);
+  return Contains(files, kTreeMetadataFile) || Contains(files, kOcdbtManifestFile) ||
+         Contains(files, kLegacyAggregateFile);
 }
 
 std::optional<fs::path> JsonFileOf(const fs::path& item_dir) {
-  std::error_code ec;
+  std::vector<std::string> files = FilesIn(item_dir);
   for (fs::path name : {item_dir.filename(), fs::path("data.json"), fs::path("metadata")}) {
-    if (fs::is_regular_file(item_dir / name, ec)) return item_dir / name;
+    if (Contains(files, name.string())) return item_dir / name;
   }
   return std::nullopt;
 }

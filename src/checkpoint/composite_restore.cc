@@ -21,6 +21,7 @@
 
 #include "checkpoint/checkpoint_metadata.h"
 #include "checkpoint/composite_layout.h"
+#include "checkpoint/dir_ops.h"
 #include "checkpoint/layout.h"
 #include "stowage/composite_checkpoint_handler.h"
 #include "stowage/json_checkpoint_handler.h"
@@ -43,8 +44,8 @@ Result<nlohmann::ordered_json> ReadJsonItem(const fs::path& item_dir) {
 Result<nlohmann::ordered_json> ListedItemHandlers(const fs::path& directory) {
   auto metadata = checkpoint::ReadCheckpointMetadata(directory);
   if (metadata.has_value()) return metadata->item_handlers;
-  std::error_code ec;
-  if (!fs::exists(directory / checkpoint::kV1MarkerFile, ec)) return nlohmann::ordered_json();
+  STOWAGE_ASSIGN_OR_RETURN(bool v1, checkpoint::FileExists(directory / checkpoint::kV1MarkerFile));
+  if (!v1) return nlohmann::ordered_json();
   if (metadata.error().code() != ErrorCode::kNotFound) return metadata.error();
   return NotFoundError((directory / checkpoint::kCheckpointMetadataFile).string() +
                        " is missing; an Orbax v1 checkpoint (marked by " +
@@ -62,21 +63,18 @@ Status CheckComposite(const fs::path& directory, const nlohmann::ordered_json& l
 }
 
 // Item name -> handler typestr ("" when not listed: recognised from files).
-std::map<std::string, std::string> ItemHandlers(const fs::path& directory,
-                                                const nlohmann::ordered_json& listed) {
+Result<std::map<std::string, std::string>> ItemHandlers(const fs::path& directory,
+                                                        const nlohmann::ordered_json& listed) {
   std::map<std::string, std::string> handlers;
   if (listed.is_object()) {
     for (const auto& [item, typestr] : listed.items()) {
       handlers[item] = typestr.is_string() ? typestr.get<std::string>() : "";
     }
   }
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(directory, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (!it->is_directory(ec) || checkpoint::IsTemporaryDir(it->path())) continue;
-    std::string item = it->path().filename().string();
-    if (handlers.count(item)) continue;
-    if (!listed.is_object() || checkpoint::ItemKindOfDirectory(it->path()) == ItemKind::kTree)
+  STOWAGE_ASSIGN_OR_RETURN(auto entries, checkpoint::ListFolder(directory));
+  for (const std::string& item : entries.folders) {
+    if (checkpoint::IsTemporaryDir(item) || handlers.count(item)) continue;
+    if (!listed.is_object() || checkpoint::ItemKindOfDirectory(directory / item) == ItemKind::kTree)
       handlers[item] = "";
   }
   return handlers;
@@ -98,8 +96,7 @@ Status RestoreItem(const fs::path& directory, const std::string& item, const std
                    bool requested, const PyTreeCheckpointHandlerOptions& tree_options,
                    std::map<std::string, CompositeItem>& items) {
   fs::path item_dir = directory / item;
-  std::error_code ec;
-  bool present = fs::is_directory(item_dir, ec);
+  STOWAGE_ASSIGN_OR_RETURN(bool present, checkpoint::FolderExists(item_dir));
   ItemKind kind = !typestr.empty() ? checkpoint::ItemKindOfHandler(typestr)
                   : present        ? checkpoint::ItemKindOfDirectory(item_dir)
                                    : ItemKind::kUnknown;
@@ -124,13 +121,11 @@ Status RestoreItem(const fs::path& directory, const std::string& item, const std
 Result<std::map<std::string, CompositeItem>> RestoreCompositeCheckpoint(
     const fs::path& directory, const CompositeRestoreArgs& args,
     const PyTreeCheckpointHandlerOptions& tree_options) {
-  std::error_code ec;
-  if (!fs::is_directory(directory, ec)) {
-    return NotFoundError("composite checkpoint at " + directory.string() + " not found");
-  }
+  STOWAGE_ASSIGN_OR_RETURN(bool exists, checkpoint::FolderExists(directory));
+  if (!exists) return NotFoundError("composite checkpoint at " + directory.string() + " not found");
   STOWAGE_ASSIGN_OR_RETURN(auto listed, ListedItemHandlers(directory));
   STOWAGE_RETURN_IF_ERROR(CheckComposite(directory, listed));
-  auto handlers = ItemHandlers(directory, listed);
+  STOWAGE_ASSIGN_OR_RETURN(auto handlers, ItemHandlers(directory, listed));
   for (const auto& item : args.items) {
     if (!handlers.count(item)) {
       return NotFoundError(directory.string() + " has no item \"" + item + "\"");

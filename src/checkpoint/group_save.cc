@@ -22,7 +22,7 @@ bool IsPrimary(const SaveGroup& group) {
 Result<fs::path> BeginGroupSave(const fs::path& directory, const CheckpointSaveOptions& options,
                                 const SaveGroup& group) {
   if (group.coordinator == nullptr) return BeginAtomicSave(directory, options);
-  Result<fs::path> begun = checkpoint::TemporaryDirFor(checkpoint::NormalizeDir(directory));
+  Result<fs::path> begun = checkpoint::WorkingDirFor(directory);
   if (IsPrimary(group)) begun = BeginAtomicSave(directory, options);
   Status local = begun.has_value() ? OkStatus() : Status(begun.error());
   STOWAGE_RETURN_IF_ERROR(checkpoint::ShareFromPrimary(*group.coordinator, "create_tmp_directory",

@@ -1,13 +1,13 @@
 #include "stowage/inspect.h"
 
-#include <fcntl.h>
-
 #include <algorithm>
 
+#include "base/bytes.h"
 #include "checkpoint/checkpoint_metadata.h"
+#include "checkpoint/dir_ops.h"
 #include "checkpoint/inspect_internal.h"
 #include "checkpoint/layout.h"
-#include "kvstore/file_ops.h"
+#include "stowage/directory.h"
 
 namespace stowage {
 namespace fs = std::filesystem;
@@ -15,16 +15,9 @@ namespace fs = std::filesystem;
 namespace checkpoint::inspect {
 
 std::uint64_t DirectoryBytes(const fs::path& dir, std::uint64_t* files) {
-  std::uint64_t bytes = 0;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->is_regular_file(ec)) {
-      bytes += it->file_size(ec);
-      if (files) ++*files;
-    }
-  }
-  return bytes;
+  auto store = kvstore::OpenDirectory(dir);
+  if (!store.has_value()) return 0;
+  return (*store)->BytesUnder("", files).value_or(0);
 }
 
 namespace {
@@ -69,12 +62,11 @@ std::string CutUtf8(std::string_view text, std::size_t max_bytes) {
 
 Result<std::string> ReadFileHead(const fs::path& path, std::uint64_t max_bytes,
                                  std::uint64_t* size) {
-  STOWAGE_ASSIGN_OR_RETURN(*size, kvstore::FileSize(path));
-  STOWAGE_ASSIGN_OR_RETURN(kvstore::FileDescriptor file, kvstore::OpenFile(path, O_RDONLY));
-  std::string text(std::min(*size, max_bytes), '\0');
-  STOWAGE_RETURN_IF_ERROR(
-      kvstore::PreadExact(file.get(), std::as_writable_bytes(std::span(text)), 0, path));
-  return text;
+  STOWAGE_ASSIGN_OR_RETURN(auto store, kvstore::OpenDirectory(path.parent_path()));
+  std::string name = path.filename().string();
+  STOWAGE_ASSIGN_OR_RETURN(*size, store->Size(name));
+  STOWAGE_ASSIGN_OR_RETURN(Bytes head, store->ReadRange(name, 0, std::min(*size, max_bytes)));
+  return std::string(AsStringView(head));
 }
 
 }  // namespace checkpoint::inspect
@@ -94,13 +86,15 @@ void ReadCheckpointMetadataInto(const fs::path& dir, CheckpointInfo& info) {
 }  // namespace
 
 Result<CheckpointInfo> InspectCheckpoint(const fs::path& directory) {
-  std::error_code ec;
-  if (!fs::is_directory(directory, ec)) {
-    return NotFoundError("checkpoint at " + directory.string() + " not found");
-  }
+  STOWAGE_ASSIGN_OR_RETURN(bool exists, checkpoint::FolderExists(directory));
+  if (!exists) return NotFoundError("checkpoint at " + directory.string() + " not found");
   CheckpointInfo info;
   info.path = directory;
   info.finalized = !checkpoint::IsTemporaryDir(directory);
+  if (kvstore::IsObjectStoreUrl(directory)) {  // committed by its commit file
+    STOWAGE_ASSIGN_OR_RETURN(info.finalized,
+                             checkpoint::FileExists(directory / checkpoint::kCommitSuccessFile));
+  }
   ReadCheckpointMetadataInto(directory, info);
   info.total_bytes = checkpoint::inspect::DirectoryBytes(directory, nullptr);
   if (checkpoint::inspect::IsComposite(directory, info.item_handlers)) {

@@ -4,6 +4,7 @@
 
 #include "array/zarr3_array.h"
 #include "array/zarr_array.h"
+#include "checkpoint/dir_ops.h"
 #include "checkpoint/inspect_internal.h"
 #include "checkpoint/layout.h"
 #include "zarr/dtype_names.h"
@@ -107,10 +108,10 @@ OcdbtInfo DescribeOcdbt(const fs::path& dir, const kvstore::OcdbtStore& store) {
   } else {
     info.problem = (keys.has_value() ? files.error() : keys.error()).ToString();
   }
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (name.starts_with(kOcdbtProcessDirPrefix)) info.process_databases.push_back(name);
+  if (auto entries = ListFolder(dir); entries.has_value()) {
+    for (const std::string& name : entries->folders) {
+      if (name.starts_with(kOcdbtProcessDirPrefix)) info.process_databases.push_back(name);
+    }
   }
   std::sort(info.process_databases.begin(), info.process_databases.end());
   return info;

@@ -6,6 +6,7 @@
 
 #include "base/stored_json.h"
 #include "checkpoint/composite_layout.h"
+#include "checkpoint/dir_ops.h"
 #include "checkpoint/inspect_internal.h"
 #include "checkpoint/layout.h"
 
@@ -13,6 +14,13 @@ namespace stowage::checkpoint::inspect {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The sub-folders of `dir`; none when it cannot be listed (inspect reports
+// what it can).
+std::vector<std::string> SubFolders(const fs::path& dir) {
+  auto entries = ListFolder(dir);
+  return entries.has_value() ? std::move(entries->folders) : std::vector<std::string>();
+}
 
 // Item name -> handler typestr: those `_CHECKPOINT_METADATA` names, and
 // every other subdirectory with "".
@@ -24,10 +32,7 @@ std::map<std::string, std::string> ItemHandlers(const fs::path& dir,
       handlers[item] = typestr.is_string() ? typestr.get<std::string>() : "";
     }
   }
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
-    if (it->is_directory(ec)) handlers.try_emplace(it->path().filename().string());
-  }
+  for (const std::string& folder : SubFolders(dir)) handlers.try_emplace(folder);
   return handlers;
 }
 
@@ -85,8 +90,7 @@ void DescribeJsonItem(const fs::path& item_dir, ItemInfo& item) {
 ItemInfo DescribeItem(const fs::path& dir, const std::string& name, const std::string& handler) {
   ItemInfo item{.name = name, .handler = handler};
   fs::path item_dir = dir / name;
-  std::error_code ec;
-  if (!fs::is_directory(item_dir, ec)) {
+  if (!FolderExists(item_dir).value_or(false)) {
     item.kind = ItemKindOfHandler(handler);
     item.problem = item_dir.string() + " does not exist";
     return item;
@@ -102,10 +106,9 @@ ItemInfo DescribeItem(const fs::path& dir, const std::string& name, const std::s
 
 bool IsComposite(const fs::path& dir, const nlohmann::ordered_json& item_handlers) {
   if (item_handlers.is_object()) return true;
-  std::error_code ec;
   if (HoldsTree(dir)) return false;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
-    if (it->is_directory(ec) && HoldsTree(it->path())) return true;
+  for (const std::string& folder : SubFolders(dir)) {
+    if (HoldsTree(dir / folder)) return true;
   }
   return false;
 }

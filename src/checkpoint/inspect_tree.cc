@@ -8,10 +8,12 @@
 
 #include "base/stored_json.h"
 #include "checkpoint/base_pytree_handler.h"
+#include "checkpoint/dir_ops.h"
 #include "checkpoint/inspect_internal.h"
 #include "checkpoint/layout.h"
 #include "checkpoint/legacy_aggregate.h"
 #include "checkpoint/string_leaves.h"
+#include "stowage/directory.h"
 #include "tree/pytree.h"
 
 namespace stowage::checkpoint::inspect {
@@ -100,10 +102,11 @@ void DescribeMsgpackValue(const tree::MsgpackValue& value, const ArrayLocation& 
 // The aggregate file's leaves, if it has a size inspect reads; otherwise
 // nullopt with `*note` saying why.
 std::optional<AggregateFile> OpenSmallAggregate(const fs::path& dir, std::string* note) {
-  std::error_code ec;
   fs::path file = dir / std::string(kAggregateFile);
-  std::uintmax_t size = fs::file_size(file, ec);
-  if (!ec && size > kMaxInspectedAggregateBytes) {
+  std::uint64_t size = 0;
+  auto store = kvstore::OpenDirectory(dir);
+  if (store.has_value()) size = (*store)->Size(std::string(kAggregateFile)).value_or(0);
+  if (size > kMaxInspectedAggregateBytes) {
     *note = "the aggregate file " + file.string() + " (" + std::to_string(size) +
             " bytes) is larger than inspect reads (" + std::to_string(kMaxInspectedAggregateBytes) +
             " bytes)";
@@ -168,8 +171,7 @@ void LeavesFromMetadata(const tree::TreeMetadata& metadata, const ArrayLocation&
 // noted in info.tree_note).
 bool LeavesFromAggregate(const ArrayLocation& where, CheckpointInfo& info,
                          std::vector<tree::KeyPath>& paths) {
-  std::error_code ec;
-  if (!fs::is_regular_file(where.dir / std::string(kAggregateFile), ec)) return false;
+  if (!FileExists(where.dir / std::string(kAggregateFile)).value_or(false)) return false;
   std::optional<AggregateFile> aggregate = OpenSmallAggregate(where.dir, &info.tree_note);
   if (!aggregate) return false;
   info.tree_source = "aggregate file";
@@ -278,8 +280,8 @@ TreeNodeInfo BuildTree(const std::vector<tree::KeyPath>& paths, std::string* not
 Status DescribeTreeCheckpoint(CheckpointInfo& info) {
   const fs::path& dir = info.path;
   std::optional<tree::TreeMetadata> metadata;
-  std::error_code ec;
-  if (fs::exists(dir / kTreeMetadataFile, ec)) {
+  STOWAGE_ASSIGN_OR_RETURN(bool has_metadata, FileExists(dir / kTreeMetadataFile));
+  if (has_metadata) {
     BasePyTreeHandler reader({});
     STOWAGE_ASSIGN_OR_RETURN(metadata, reader.ReadTreeMetadata(dir));
     info.has_tree_metadata = true;

@@ -3,7 +3,8 @@
 #include "base/bytes.h"
 #include "base/python_json.h"
 #include "base/stored_json.h"
-#include "kvstore/file_ops.h"
+#include "checkpoint/dir_ops.h"
+#include "stowage/directory.h"
 
 namespace stowage {
 namespace fs = std::filesystem;
@@ -16,7 +17,7 @@ Result<std::vector<Future<void>>> JsonCheckpointHandler::AsyncSave(const fs::pat
   std::string text = DumpPythonJson(args.item);
   kvstore::FileStoreOptions options;
   options.fsync = fsync_;
-  auto store = kvstore::OpenFileStore(directory, options);
+  STOWAGE_ASSIGN_OR_RETURN(auto store, kvstore::OpenDirectory(directory, options));
   STOWAGE_RETURN_IF_ERROR(store->Write(filename_, AsBytes(text), {.atomic = true}));
   std::vector<Future<void>> futures;
   futures.push_back(Future<void>::Ready(OkStatus()));
@@ -38,7 +39,7 @@ Status JsonCheckpointHandler::Finalize(const fs::path&) { return OkStatus(); }
 void JsonCheckpointHandler::Close() {}
 
 Result<nlohmann::ordered_json> ReadJsonFile(const fs::path& file) {
-  auto bytes = kvstore::ReadWholeFile(file, JsonCheckpointHandler::kMaxFileBytes);
+  auto bytes = checkpoint::ReadFileBytes(file, JsonCheckpointHandler::kMaxFileBytes);
   if (!bytes.has_value()) {
     if (bytes.error().code() == ErrorCode::kResourceExhausted) {
       return DataLossError(bytes.error().message());

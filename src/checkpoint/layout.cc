@@ -2,14 +2,17 @@
 
 #include <string>
 
+#include "stowage/directory.h"
+
 namespace stowage::checkpoint {
 
 std::filesystem::path NormalizeDir(const std::filesystem::path& dir) {
-  std::filesystem::path normal = dir.lexically_normal();
-  if (!normal.has_filename() && normal.has_parent_path() && normal != normal.root_path()) {
-    normal = normal.parent_path();
-  }
-  return normal;
+  return kvstore::NormalizeDirectory(dir);
+}
+
+std::filesystem::path WorkingDirFor(const std::filesystem::path& final_dir) {
+  if (kvstore::IsObjectStoreUrl(final_dir)) return NormalizeDir(final_dir);
+  return TemporaryDirFor(final_dir);
 }
 
 std::filesystem::path TemporaryDirFor(const std::filesystem::path& final_dir) {

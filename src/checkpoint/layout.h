@@ -27,6 +27,11 @@ inline constexpr std::string_view kTmpDirMarker = ".orbax-checkpoint-tmp";
 // The temporary sibling a save of `final_dir` is written into.
 std::filesystem::path TemporaryDirFor(const std::filesystem::path& final_dir);
 
+// The directory a save of `final_dir` writes into: the temporary sibling on
+// a filesystem, `final_dir` itself on an object store (which has no rename;
+// `commit_success.txt` marks the commit there, as Orbax does on GCS).
+std::filesystem::path WorkingDirFor(const std::filesystem::path& final_dir);
+
 // True when `dir`'s name marks an unfinished save.
 bool IsTemporaryDir(const std::filesystem::path& dir);
 

@@ -1,6 +1,6 @@
 #include "checkpoint/legacy_aggregate.h"
 
-#include "kvstore/file_ops.h"
+#include "checkpoint/dir_ops.h"
 #include "stowage/pytree_checkpoint_handler.h"
 #include "tree/pytree.h"
 
@@ -11,7 +11,7 @@ namespace {
 
 Result<std::vector<tree::MsgpackLeaf>> DecodeFile(const fs::path& path, std::uint64_t max_bytes) {
   STOWAGE_ASSIGN_OR_RETURN(Bytes bytes,
-                           kvstore::ReadWholeFile(path, max_bytes != 0 ? max_bytes : UINT64_MAX));
+                           ReadFileBytes(path, max_bytes != 0 ? max_bytes : UINT64_MAX));
   return tree::DecodeMsgpackCheckpoint(bytes, path.string(), max_bytes);
 }
 
@@ -20,8 +20,8 @@ Result<std::vector<tree::MsgpackLeaf>> DecodeFile(const fs::path& path, std::uin
 Result<std::optional<AggregateFile>> AggregateFile::Open(const fs::path& directory,
                                                          std::uint64_t max_bytes) {
   fs::path path = directory / std::string(kAggregateFile);
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return std::optional<AggregateFile>();
+  STOWAGE_ASSIGN_OR_RETURN(bool exists, FileExists(path));
+  if (!exists) return std::optional<AggregateFile>();
   STOWAGE_ASSIGN_OR_RETURN(auto leaves, DecodeFile(path, max_bytes));
   return std::optional<AggregateFile>(AggregateFile(std::move(leaves)));
 }

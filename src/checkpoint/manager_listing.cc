@@ -6,8 +6,10 @@
 #include "base/python_json.h"
 #include "base/stored_json.h"
 #include "checkpoint/checkpoint_metadata.h"
+#include "checkpoint/dir_ops.h"
 #include "checkpoint/layout.h"
 #include "kvstore/file_ops.h"
+#include "stowage/directory.h"
 
 namespace stowage::checkpoint {
 namespace fs = std::filesystem;
@@ -20,9 +22,9 @@ namespace {
 constexpr std::uint64_t kMaxJsonBytes = std::uint64_t{64} << 20;
 
 Result<std::optional<ojson>> ReadOptionalJson(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return std::optional<ojson>();
-  STOWAGE_ASSIGN_OR_RETURN(Bytes bytes, kvstore::ReadWholeFile(path, kMaxJsonBytes));
+  STOWAGE_ASSIGN_OR_RETURN(bool exists, FileExists(path));
+  if (!exists) return std::optional<ojson>();
+  STOWAGE_ASSIGN_OR_RETURN(Bytes bytes, ReadFileBytes(path, kMaxJsonBytes));
   STOWAGE_ASSIGN_OR_RETURN(ojson value, ParseStoredJson<ojson>(AsStringView(bytes), path.string()));
   return std::optional<ojson>(std::move(value));
 }
@@ -33,13 +35,16 @@ Clock::time_point FromNanos(std::int64_t nanos) {
 }
 
 // Orbax's commit time of a step: `_CHECKPOINT_METADATA`'s, else the folder's
-// mtime (orbax `step.py` Metadata.commit_timestamp).
+// mtime (orbax `step.py` Metadata.commit_timestamp); on an object store,
+// which has no folders, the epoch.
 Result<Clock::time_point> CommitTime(const fs::path& step_dir) {
-  std::error_code ec;
-  if (fs::exists(step_dir / kCheckpointMetadataFile, ec)) {
+  STOWAGE_ASSIGN_OR_RETURN(bool has_metadata, FileExists(step_dir / kCheckpointMetadataFile));
+  if (has_metadata) {
     STOWAGE_ASSIGN_OR_RETURN(CheckpointMetadata metadata, ReadCheckpointMetadata(step_dir));
     if (metadata.commit_timestamp_nsecs) return FromNanos(*metadata.commit_timestamp_nsecs);
   }
+  if (kvstore::IsObjectStoreUrl(step_dir)) return Clock::time_point();
+  std::error_code ec;
   auto mtime = fs::last_write_time(step_dir, ec);
   if (ec) return IoError("cannot stat " + step_dir.string() + ": " + ec.message());
   return std::chrono::time_point_cast<Clock::duration>(std::chrono::file_clock::to_sys(mtime));
@@ -49,6 +54,13 @@ Result<Clock::time_point> CommitTime(const fs::path& step_dir) {
 bool IsStepTemporary(const std::string& name, const StepNameFormat& names) {
   auto marker = name.find(kTmpDirMarker);
   return marker != std::string::npos && names.Parse(name.substr(0, marker)).has_value();
+}
+
+// A step folder is a checkpoint on a filesystem (temporaries have other
+// names); on an object store only once `commit_success.txt` is there.
+Result<bool> IsCommitted(const fs::path& step_dir) {
+  if (!kvstore::IsObjectStoreUrl(step_dir)) return true;
+  return FileExists(step_dir / kCommitSuccessFile);
 }
 
 }  // namespace
@@ -62,33 +74,40 @@ Result<std::optional<ojson>> ReadStepMetrics(const fs::path& step_dir) {
 
 Result<std::vector<StepInfo>> ListCheckpoints(const fs::path& root, const StepNameFormat& names) {
   std::vector<StepInfo> infos;
-  std::error_code ec;
-  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-    auto step = names.Parse(it->path().filename().string());
-    if (!step || !it->is_directory(ec)) continue;
+  STOWAGE_ASSIGN_OR_RETURN(FolderEntries entries, ListFolder(root));
+  for (const std::string& name : entries.folders) {
+    auto step = names.Parse(name);
+    if (!step) continue;
+    fs::path step_dir = root / name;
+    STOWAGE_ASSIGN_OR_RETURN(bool committed, IsCommitted(step_dir));
+    if (!committed) continue;
     StepInfo info{.step = *step};
-    STOWAGE_ASSIGN_OR_RETURN(info.time, CommitTime(it->path()));
-    STOWAGE_ASSIGN_OR_RETURN(info.metrics, ReadStepMetrics(it->path()));
+    STOWAGE_ASSIGN_OR_RETURN(info.time, CommitTime(step_dir));
+    STOWAGE_ASSIGN_OR_RETURN(info.metrics, ReadStepMetrics(step_dir));
     infos.push_back(std::move(info));
   }
-  if (ec) return IoError("cannot list " + root.string() + ": " + ec.message());
   std::sort(infos.begin(), infos.end(),
             [](const auto& a, const auto& b) { return a.step < b.step; });
   return infos;
 }
 
 Status RemoveStepTemporaries(const fs::path& root, const StepNameFormat& names) {
-  std::vector<fs::path> temporaries;
-  std::error_code ec;
-  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-    if (IsStepTemporary(it->path().filename().string(), names)) temporaries.push_back(it->path());
+  STOWAGE_ASSIGN_OR_RETURN(FolderEntries entries, ListFolder(root));
+  for (const std::string& name : entries.folders) {
+    if (IsStepTemporary(name, names))
+      STOWAGE_RETURN_IF_ERROR(kvstore::RemoveDirectory(root / name));
   }
-  if (ec) return IoError("cannot list " + root.string() + ": " + ec.message());
-  for (const auto& temporary : temporaries) STOWAGE_RETURN_IF_ERROR(kvstore::RemoveAll(temporary));
   return OkStatus();
 }
 
 Status DeleteStepFolder(const fs::path& step_dir) {
+  if (kvstore::IsObjectStoreUrl(step_dir)) {
+    // Un-commit first: a crash part-way leaves an unfinished save, not a
+    // checkpoint with missing files.
+    STOWAGE_ASSIGN_OR_RETURN(auto store, kvstore::OpenDirectory(step_dir));
+    STOWAGE_RETURN_IF_ERROR(store->Delete(kCommitSuccessFile));
+    return store->DeleteAll("");
+  }
   fs::path doomed = step_dir;
   doomed += std::string(kTmpDirMarker) + "-deleting";
   STOWAGE_RETURN_IF_ERROR(kvstore::RemoveAll(doomed));
@@ -98,11 +117,12 @@ Status DeleteStepFolder(const fs::path& step_dir) {
 
 Status WriteRootMetadataOnce(const fs::path& root, const ojson& custom_metadata) {
   fs::path path = RootMetadataPath(root);
-  std::error_code ec;
-  if (fs::exists(path, ec)) return OkStatus();  // written by an earlier run
-  STOWAGE_RETURN_IF_ERROR(kvstore::CreateDirectories(path.parent_path()));
+  STOWAGE_ASSIGN_OR_RETURN(bool exists, FileExists(path));
+  if (exists) return OkStatus();  // written by an earlier run
   ojson metadata = {{"internal_metadata", ojson::object()}, {"custom_metadata", custom_metadata}};
-  return kvstore::WriteFileAtomically(path, AsBytes(DumpPythonJson(metadata)), true);
+  STOWAGE_ASSIGN_OR_RETURN(auto store, kvstore::OpenDirectory(path.parent_path()));
+  return store->Write(path.filename().string(), AsBytes(DumpPythonJson(metadata)),
+                      {.atomic = true});
 }
 
 Result<ojson> ReadRootCustomMetadata(const fs::path& root) {

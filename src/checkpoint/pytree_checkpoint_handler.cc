@@ -3,6 +3,7 @@
 #include "base/run_on_threads.h"
 #include "base/thread_pool.h"
 #include "checkpoint/base_pytree_handler.h"
+#include "checkpoint/dir_ops.h"
 #include "checkpoint/layout.h"
 #include "checkpoint/legacy_aggregate.h"
 #include "tree/pytree.h"
@@ -138,13 +139,15 @@ Status PyTreeCheckpointHandler::Save(const fs::path& directory, PyTreeSaveArgs a
 Result<Tree> PyTreeCheckpointHandler::Restore(const fs::path& directory,
                                               const PyTreeRestoreArgs& args) const {
   STOWAGE_RETURN_IF_ERROR(impl_->registry_status);
-  std::error_code ec;
-  if (!fs::is_directory(directory, ec)) {
+  STOWAGE_ASSIGN_OR_RETURN(bool exists, checkpoint::FolderExists(directory));
+  if (!exists) {
     return NotFoundError("requested directory for restore does not exist at " + directory.string());
   }
   STOWAGE_ASSIGN_OR_RETURN(
       auto aggregate, checkpoint::AggregateFile::Open(directory, impl_->options.max_restore_bytes));
-  if (!fs::exists(directory / checkpoint::kTreeMetadataFile, ec)) {
+  STOWAGE_ASSIGN_OR_RETURN(bool has_metadata,
+                           checkpoint::FileExists(directory / checkpoint::kTreeMetadataFile));
+  if (!has_metadata) {
     return RestoreLegacyTree(directory, aggregate, args);
   }
   STOWAGE_ASSIGN_OR_RETURN(tree::TreeMetadata metadata, impl_->base->ReadTreeMetadata(directory));

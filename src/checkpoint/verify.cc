@@ -1,9 +1,13 @@
 #include "stowage/verify.h"
 
+#include <algorithm>
+
+#include "checkpoint/dir_ops.h"
 #include "checkpoint/layout.h"
 #include "checkpoint/string_leaves.h"
 #include "checkpoint/verify_coverage.h"
 #include "stowage/array_checkpoint_handler.h"
+#include "stowage/directory.h"
 #include "stowage/inspect.h"
 #include "stowage/ocdbt.h"
 #include "tree/pytree.h"
@@ -13,24 +17,23 @@ namespace fs = std::filesystem;
 namespace {
 
 // Roots of the OCDBT databases in `directory`: itself and each process's.
-std::vector<std::string> DatabaseRoots(const fs::path& directory) {
+Result<std::vector<std::string>> DatabaseRoots(const fs::path& directory) {
   std::vector<std::string> roots;
-  std::error_code ec;
-  if (fs::exists(directory / checkpoint::kOcdbtManifestFile, ec)) roots.push_back("");
-  for (auto it = fs::directory_iterator(directory, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (name.starts_with(checkpoint::kOcdbtProcessDirPrefix) &&
-        fs::exists(it->path() / checkpoint::kOcdbtManifestFile, ec)) {
-      roots.push_back(name + "/");
-    }
+  STOWAGE_ASSIGN_OR_RETURN(auto entries, checkpoint::ListFolder(directory));
+  auto manifest = std::string(checkpoint::kOcdbtManifestFile);
+  if (std::count(entries.files.begin(), entries.files.end(), manifest)) roots.push_back("");
+  for (const std::string& name : entries.folders) {
+    if (!name.starts_with(checkpoint::kOcdbtProcessDirPrefix)) continue;
+    STOWAGE_ASSIGN_OR_RETURN(bool database, checkpoint::FileExists(directory / name / manifest));
+    if (database) roots.push_back(name + "/");
   }
   std::sort(roots.begin(), roots.end());
   return roots;
 }
 
-void VerifyDatabase(const fs::path& directory, const std::string& root, VerifyReport& report) {
-  auto store = kvstore::OcdbtStore::Open(kvstore::OpenFileStore(directory), root);
+void VerifyDatabase(const std::shared_ptr<kvstore::Store>& files, const std::string& root,
+                    VerifyReport& report) {
+  auto store = kvstore::OcdbtStore::Open(files, root);
   if (!store.has_value()) return report.problems.push_back(store.error());
   ++report.ocdbt_databases;
   auto keys = (*store)->List("");
@@ -48,14 +51,14 @@ void VerifyDatabase(const fs::path& directory, const std::string& root, VerifyRe
 
 // The checkpoint's files, and its root OCDBT database when it has one.
 struct CheckpointStores {
-  std::unique_ptr<kvstore::Store> files;
+  std::shared_ptr<kvstore::Store> files;
   std::unique_ptr<kvstore::OcdbtStore> ocdbt;
 };
 
-CheckpointStores OpenStores(const fs::path& directory, bool has_ocdbt) {
-  CheckpointStores stores{kvstore::OpenFileStore(directory), nullptr};
+CheckpointStores OpenStores(std::shared_ptr<kvstore::Store> files, bool has_ocdbt) {
+  CheckpointStores stores{std::move(files), nullptr};
   if (has_ocdbt) {
-    auto ocdbt = kvstore::OcdbtStore::Open(kvstore::OpenFileStore(directory));
+    auto ocdbt = kvstore::OcdbtStore::Open(stores.files);
     if (ocdbt.has_value()) stores.ocdbt = std::move(*ocdbt);
   }
   return stores;
@@ -99,8 +102,11 @@ void VerifyLeaf(const fs::path& directory, const LeafInfo& leaf, const Checkpoin
 Result<VerifyReport> VerifyCheckpoint(const fs::path& directory) {
   STOWAGE_ASSIGN_OR_RETURN(CheckpointInfo info, InspectCheckpoint(directory));
   VerifyReport report;
-  for (const auto& root : DatabaseRoots(directory)) VerifyDatabase(directory, root, report);
-  CheckpointStores stores = OpenStores(directory, info.ocdbt.has_value());
+  STOWAGE_ASSIGN_OR_RETURN(std::shared_ptr<kvstore::Store> files,
+                           kvstore::OpenDirectory(directory));
+  STOWAGE_ASSIGN_OR_RETURN(auto roots, DatabaseRoots(directory));
+  for (const auto& root : roots) VerifyDatabase(files, root, report);
+  CheckpointStores stores = OpenStores(files, info.ocdbt.has_value());
   for (const auto& leaf : info.leaves) VerifyLeaf(directory, leaf, stores, report);
   return report;
 }

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "stowage/checkpoint_manager.h"
+#include "stowage/directory.h"
 
 namespace stowage::cli {
 namespace {
@@ -37,14 +38,11 @@ Result<RetentionOptions> Retention(const LsOptions& o) {
   return r;
 }
 
-// Bytes of every file under `dir`.
+// Bytes of every file under `dir` (0 when it cannot be listed).
 std::uint64_t TreeBytes(const fs::path& dir) {
-  std::uint64_t total = 0;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += it->file_size(ec);
-  }
-  return total;
+  auto store = kvstore::OpenDirectory(dir);
+  if (!store.has_value()) return 0;
+  return (*store)->BytesUnder("", nullptr).value_or(0);
 }
 
 // "2026-11-29T17:02:03Z".

@@ -44,6 +44,13 @@ class ReadDescriptorCache {
     return shared;
   }
 
+  // Forgets every path (a folder is being removed).
+  void Clear() {
+    std::lock_guard lock(mutex_);
+    open_.clear();
+    order_.clear();
+  }
+
   // Forgets `path` (it is being replaced or removed).
   void Forget(const fs::path& path) {
     std::lock_guard lock(mutex_);
@@ -192,6 +199,53 @@ class FileStore final : public Store {
     if (ec) return OsError(ec.value(), "list", root_);
     std::sort(keys.begin(), keys.end());
     return keys;
+  }
+
+  Result<std::vector<std::string>> ListChildren(std::string_view dir) const override {
+    if (!dir.empty()) STOWAGE_RETURN_IF_ERROR(ValidateKey(dir));
+    fs::path folder = dir.empty() ? root_ : PathOf(dir);
+    std::vector<std::string> names;
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) return names;
+    for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (name.find(".stowage-tmp-") != std::string::npos) continue;
+      names.push_back(it->is_directory(ec) ? name + "/" : name);
+    }
+    if (ec) return OsError(ec.value(), "list", folder);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  Status DeleteAll(std::string_view dir) override {
+    if (!dir.empty()) STOWAGE_RETURN_IF_ERROR(ValidateKey(dir));
+    descriptors_.Clear();
+    {
+      std::lock_guard lock(mutex_);
+      created_.clear();
+    }
+    return RemoveAll(dir.empty() ? root_ : PathOf(dir));
+  }
+
+  Result<std::uint64_t> Size(std::string_view key) const override {
+    STOWAGE_RETURN_IF_ERROR(ValidateKey(key));
+    return FileSize(PathOf(key));
+  }
+
+  Result<std::uint64_t> BytesUnder(std::string_view dir, std::uint64_t* values) const override {
+    if (!dir.empty()) STOWAGE_RETURN_IF_ERROR(ValidateKey(dir));
+    fs::path folder = dir.empty() ? root_ : PathOf(dir);
+    std::uint64_t bytes = 0, count = 0;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(folder, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      bytes += it->file_size(ec);
+      ++count;
+    }
+    if (ec && ec.value() != ENOENT) return OsError(ec.value(), "list", folder);
+    if (values) *values = count;
+    return bytes;
   }
 
   std::string Describe(std::string_view key) const override { return PathOf(key).string(); }

@@ -61,10 +61,16 @@ Config NewConfig(const OcdbtOptions& options) {
   return config;
 }
 
-// The data file values and nodes are being appended to.
+// A data file values and nodes are appended to. Once retired (full), it
+// is closed by the last append still in flight into it, so that its upload
+// (on an object store) overlaps the appends to the next one.
 struct OpenDataFile {
   DataFileId id;
   std::unique_ptr<AppendWriter> writer;
+  int appends_in_flight = 0;  // guarded by files_mutex_
+  bool retired = false;
+  bool closed = false;
+  Status close_status = OkStatus();
 };
 
 class OcdbtStoreImpl final : public OcdbtStore {
@@ -159,35 +165,60 @@ class OcdbtStoreImpl final : public OcdbtStore {
     return reader_;
   }
 
-  // The data file to append to, opening a new one when there is none or
-  // the current one has reached the target size.
-  Result<std::pair<DataFileId, AppendWriter*>> DataFile() {
+  // The data file to append to (counted as in flight until FinishAppend),
+  // opening a new one when there is none or the current one has reached the
+  // target size. A full file without appends in flight is returned in
+  // `to_close`.
+  Result<std::shared_ptr<OpenDataFile>> StartAppend(std::shared_ptr<OpenDataFile>& to_close) {
     std::lock_guard lock(files_mutex_);
-    if (current_.writer && current_.writer->size() >= options_.target_data_file_size) {
+    if (current_ && current_->writer->size() >= options_.target_data_file_size) {
+      current_->retired = true;
+      if (current_->appends_in_flight == 0) to_close = current_;
       retired_.push_back(std::move(current_));
-      current_ = {};
     }
-    if (!current_.writer) {
-      DataFileId id{"", std::string(kDataPrefix) + RandomHex(16)};
-      STOWAGE_ASSIGN_OR_RETURN(current_.writer, base_->OpenAppend(root_ + id.FullPath()));
-      current_.id = std::move(id);
+    if (!current_) {
+      auto file = std::make_shared<OpenDataFile>();
+      file->id = DataFileId{"", std::string(kDataPrefix) + RandomHex(16)};
+      STOWAGE_ASSIGN_OR_RETURN(file->writer, base_->OpenAppend(root_ + file->id.FullPath()));
+      current_ = std::move(file);
     }
-    return std::make_pair(current_.id, current_.writer.get());
+    ++current_->appends_in_flight;
+    return current_;
+  }
+
+  // Ends an append into `file`; true when it was the last one into a full file.
+  bool FinishAppend(OpenDataFile& file) {
+    std::lock_guard lock(files_mutex_);
+    return --file.appends_in_flight == 0 && file.retired;
+  }
+
+  // Closes a retired file no append uses any more (once).
+  void CloseRetired(OpenDataFile& file) {
+    Status status = file.writer->Close();
+    std::lock_guard lock(files_mutex_);
+    file.close_status = std::move(status);
+    file.closed = true;
   }
 
   Result<IndirectRef> AppendValue(std::span<const std::byte> value) {
-    STOWAGE_ASSIGN_OR_RETURN(auto file, DataFile());
-    STOWAGE_ASSIGN_OR_RETURN(std::uint64_t offset, file.second->Append(value));
-    return IndirectRef{std::move(file.first), offset, value.size()};
+    std::shared_ptr<OpenDataFile> to_close;
+    auto file = StartAppend(to_close);
+    if (to_close) CloseRetired(*to_close);
+    STOWAGE_RETURN_IF_ERROR(file);
+    auto offset = (*file)->writer->Append(value);
+    if (FinishAppend(**file)) CloseRetired(**file);
+    STOWAGE_RETURN_IF_ERROR(offset);
+    return IndirectRef{(*file)->id, *offset, value.size()};
   }
 
+  // Closes every data file not closed yet (no append is in flight: Commit
+  // follows the writes) and returns the first failure of any close.
   Status CloseDataFiles() {
     std::lock_guard lock(files_mutex_);
-    if (current_.writer) retired_.push_back(std::move(current_));
-    current_ = {};
+    if (current_) retired_.push_back(std::move(current_));
     Status status = OkStatus();
     for (auto& file : retired_) {
-      Status closed = file.writer->Close();
+      Status closed = file->closed ? file->close_status : file->writer->Close();
       if (status.has_value() && !closed.has_value()) status = closed;
     }
     retired_.clear();
@@ -212,8 +243,8 @@ class OcdbtStoreImpl final : public OcdbtStore {
   std::map<std::string, std::optional<ValueRef>> pending_;
 
   std::mutex files_mutex_;
-  OpenDataFile current_;
-  std::vector<OpenDataFile> retired_;
+  std::shared_ptr<OpenDataFile> current_;
+  std::vector<std::shared_ptr<OpenDataFile>> retired_;
 
   std::mutex commit_mutex_;
 };

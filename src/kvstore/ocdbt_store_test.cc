@@ -112,6 +112,30 @@ TEST(OcdbtStoreTest, DataFilesRollOverAtTheTargetSize) {
   ExpectKeys(*OpenOrDie(base), 700);
 }
 
+// A full data file is closed by the last append into it, while others go on
+// into the next: on an object store its upload overlaps the rest.
+TEST(OcdbtStoreTest, ConcurrentWritersCloseFullDataFilesBeforeCommit) {
+  std::shared_ptr<Store> base = NewMemoryStore();
+  OcdbtOptions options;
+  options.target_data_file_size = 20000;
+  auto store = OpenOrDie(base, "", options);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < 2800; i += 4) EXPECT_OK(store->Write(KeyOf(i), ToBytes(ValueOf(i))));
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  // 400 values of ~1.5 kB: ~30 files, all but the current one already closed
+  // (a memory store's appended value appears on Close).
+  ASSERT_OK_AND_ASSIGN(auto closed, base->List("d/"));
+  EXPECT_GE(closed.size(), 25u);
+  ASSERT_OK(store->Commit());
+  ASSERT_OK_AND_ASSIGN(auto data_files, store->DataFiles());
+  EXPECT_GT(data_files.size(), closed.size());  // + the last, and the tree's nodes
+  ExpectKeys(*OpenOrDie(base), 2800);
+}
+
 TEST(OcdbtStoreTest, GenerationsOverwriteDeleteAndSpillIntoTheVersionTree) {
   std::shared_ptr<Store> base = NewMemoryStore();
   auto store = OpenOrDie(base);

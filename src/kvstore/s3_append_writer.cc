@@ -1,11 +1,16 @@
 #include "kvstore/s3_append_writer.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace stowage::kvstore::s3 {
 
-S3AppendWriter::S3AppendWriter(S3Client& client, std::string object, std::uint64_t part_size)
-    : client_(client), object_(std::move(object)), part_size_(part_size) {}
+S3AppendWriter::S3AppendWriter(S3Client& client, std::string object, std::uint64_t part_size,
+                               std::uint64_t multipart_threshold)
+    : client_(client),
+      object_(std::move(object)),
+      part_size_(part_size),
+      first_part_size_(std::max(part_size, multipart_threshold)) {}
 
 S3AppendWriter::~S3AppendWriter() {
   std::unique_lock lock(mutex_);
@@ -39,7 +44,8 @@ Result<std::uint64_t> S3AppendWriter::Append(std::span<const std::byte> data) {
   buffer_.insert(buffer_.end(), data.begin(), data.end());
   // Parts grow by part_size every 1000 parts, so S3's 10 000-part limit allows
   // 55 000 part sizes (860 GiB at 16 MiB).
-  if (buffer_.size() < part_size_ * (1 + parts_cut_ / 1000)) return offset;
+  std::uint64_t cut_at = parts_cut_ == 0 ? first_part_size_ : part_size_ * (1 + parts_cut_ / 1000);
+  if (buffer_.size() < cut_at) return offset;
   Bytes part = std::exchange(buffer_, Bytes());
   int number = ++parts_cut_;
   ++parts_in_flight_;

@@ -1,7 +1,8 @@
-// The AppendWriter of the S3 store: blobs are buffered and sent as parts of a
-// multipart upload once at least a part's worth is buffered; Close sends the
-// rest and completes the upload (or sends one PUT when the value stayed
-// smaller than a part). A failure, or destruction before Close, aborts the
+// The AppendWriter of the S3 store: blobs are buffered until the value
+// reaches the multipart threshold, then sent as parts of a multipart upload
+// (the first holding everything buffered so far, the next ones a part's
+// worth each); Close sends the rest and completes the upload, or sends one
+// PUT when the value stayed under the threshold. A failure, or destruction before Close, aborts the
 // upload, so a half-written value never appears.
 #pragma once
 
@@ -20,7 +21,8 @@ namespace stowage::kvstore::s3 {
 
 class S3AppendWriter final : public AppendWriter {
  public:
-  S3AppendWriter(S3Client& client, std::string object, std::uint64_t part_size);
+  S3AppendWriter(S3Client& client, std::string object, std::uint64_t part_size,
+                 std::uint64_t multipart_threshold);
   ~S3AppendWriter() override;
 
   Result<std::uint64_t> Append(std::span<const std::byte> data) override;
@@ -36,6 +38,7 @@ class S3AppendWriter final : public AppendWriter {
   S3Client& client_;
   std::string object_;
   std::uint64_t part_size_;
+  std::uint64_t first_part_size_;  // the multipart threshold, at least a part
 
   mutable std::mutex mutex_;
   std::condition_variable parts_done_;

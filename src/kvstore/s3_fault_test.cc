@@ -110,6 +110,25 @@ TEST_F(S3FaultTest, SlowResponsesTimeOut) {
   EXPECT_EQ(AsStringView(value), "value");
 }
 
+// The idle limit counts from the last byte moved either way: a PUT whose
+// body went out and whose answer stalls fails after about idle_timeout too
+// (libcurl's own low-speed check averaged the upload in and took ~7 s).
+TEST_F(S3FaultTest, StalledAnswersToUploadsTimeOutAfterTheIdleLimit) {
+  FaultProxy proxy(server_->port());
+  S3Options options = Options(proxy.endpoint());
+  options.max_retries = 0;
+  auto store = Open(options);
+  proxy.delay_ms = 6000;  // idle_timeout is 1 s
+  auto start = Clock::now();
+  Status written = store->Write("big", std::vector<std::byte>(300 << 10, std::byte{7}));
+  double seconds = SecondsSince(start);
+  EXPECT_ERROR_CODE(written, ErrorCode::kIo);
+  EXPECT_NE(written.error().message().find("timed out"), std::string::npos)
+      << written.error().message();
+  EXPECT_GE(seconds, 0.9);
+  EXPECT_LT(seconds, 3.5);
+}
+
 TEST_F(S3FaultTest, ServerKilledMidWriteGivesIoErrorWithoutHanging) {
   S3Options options = Options(server_->endpoint());
   options.multipart_threshold = 5 << 20;
@@ -144,6 +163,7 @@ TEST_F(S3FaultTest, ServerKilledMidWriteGivesIoErrorWithoutHanging) {
 TEST_F(S3FaultTest, AppendWriterAbortsWhenTheServerDies) {
   S3Options options = Options(server_->endpoint());
   options.part_size = 5 << 20;
+  options.multipart_threshold = 5 << 20;
   auto store = Open(options);
   ASSERT_OK_AND_ASSIGN(auto writer, store->OpenAppend("data"));
   Bytes blob(6 << 20, std::byte{7});

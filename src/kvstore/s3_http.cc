@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 
@@ -16,11 +17,18 @@ void GlobalInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+using SteadyClock = std::chrono::steady_clock;
+
 // State of one transfer, shared with curl's callbacks.
 struct Transfer {
   const HttpRequest* request;
   HttpResponse* response;
+  std::chrono::milliseconds idle_limit;
   std::size_t sent = 0;
+  // When bytes last moved either way, and how many had moved by then.
+  SteadyClock::time_point last_moved = SteadyClock::now();
+  curl_off_t moved = 0;
+  bool idle_timed_out = false;
 };
 
 std::string Lower(std::string_view text) {
@@ -105,6 +113,22 @@ int OnSeek(void* user, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
+// Aborts a transfer that moved no byte, up or down, for its idle limit.
+// (libcurl's own low-speed check averages over seconds, so a request whose
+// answer stalls right after a large upload would run on for that long.)
+int OnProgress(void* user, curl_off_t, curl_off_t downloaded, curl_off_t, curl_off_t uploaded) {
+  auto& transfer = *static_cast<Transfer*>(user);
+  SteadyClock::time_point now = SteadyClock::now();
+  if (downloaded + uploaded != transfer.moved) {
+    transfer.moved = downloaded + uploaded;
+    transfer.last_moved = now;
+    return 0;
+  }
+  if (now - transfer.last_moved < transfer.idle_limit) return 0;
+  transfer.idle_timed_out = true;
+  return 1;  // aborts with CURLE_ABORTED_BY_CALLBACK
+}
+
 curl_slist* HeaderSlist(const HeaderList& headers) {
   curl_slist* list = nullptr;
   for (const auto& [name, value] : headers) {
@@ -128,9 +152,10 @@ void SetOptions(CURL* curl, const HttpRequest& request, const HttpTimeouts& time
   curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 2L << 20);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeouts.connect.count()));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeouts.total.count()));
-  long idle_seconds = static_cast<long>((timeouts.idle.count() + 999) / 1000);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, std::max(1L, idle_seconds));
+  (void)timeouts.idle;  // enforced by OnProgress (the transfer carries the limit)
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
   if (request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (request.method == "PUT" || request.method == "POST") {
@@ -186,7 +211,7 @@ HttpResponse HttpClient::Perform(const HttpRequest& request) {
     return response;
   }
   curl_easy_reset(curl);  // keeps the connection cache
-  Transfer transfer{&request, &response};
+  Transfer transfer{&request, &response, timeouts_.idle};
   curl_slist* headers = HeaderSlist(request.headers);
   char error_buffer[CURL_ERROR_SIZE] = {};
   SetOptions(curl, request, timeouts_, transfer, headers, error_buffer);
@@ -195,8 +220,11 @@ HttpResponse HttpClient::Perform(const HttpRequest& request) {
   if (code != CURLE_OK) {
     if (!response.body_too_large) {
       response.transport_error =
-          error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(code);
-      response.timed_out = code == CURLE_OPERATION_TIMEDOUT;
+          transfer.idle_timed_out
+              ? "no bytes moved for " + std::to_string(timeouts_.idle.count()) + " ms"
+          : error_buffer[0] != '\0' ? std::string(error_buffer)
+                                    : curl_easy_strerror(code);
+      response.timed_out = code == CURLE_OPERATION_TIMEDOUT || transfer.idle_timed_out;
       response.status = 0;
     }
   }

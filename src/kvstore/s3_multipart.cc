@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -85,38 +86,47 @@ void MultipartUpload::Abort() {
   (void)client_.Call(call);
 }
 
-Status UploadMultipart(S3Client& client, const std::string& object,
-                       std::span<const std::byte> value, std::uint64_t part_size, int parallelism) {
-  STOWAGE_ASSIGN_OR_RETURN(auto upload, MultipartUpload::Start(client, object));
-  part_size = std::max(part_size, (value.size() + kMaxParts - 1) / kMaxParts);
-  std::size_t parts = std::max<std::size_t>(1, (value.size() + part_size - 1) / part_size);
+Status ForEachInParallel(std::size_t n, int parallelism,
+                         const std::function<Status(std::size_t)>& task) {
   std::atomic<std::size_t> next{0};
   std::mutex mutex;
   std::optional<Error> failure;
   auto worker = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < parts;) {
+    for (std::size_t i; (i = next.fetch_add(1)) < n;) {
       {
         std::lock_guard lock(mutex);
         if (failure) return;
       }
-      std::size_t begin = i * part_size;
-      std::size_t length = std::min<std::size_t>(part_size, value.size() - begin);
-      Status status = upload->UploadPart(static_cast<int>(i + 1), value.subspan(begin, length));
+      Status status = task(i);
       if (!status) {
         std::lock_guard lock(mutex);
         if (!failure) failure = status.error();
       }
     }
   };
-  std::size_t threads = std::min<std::size_t>(parts, std::max(1, parallelism));
+  std::size_t threads = std::min<std::size_t>(n, std::max(1, parallelism));
   {
     std::vector<std::jthread> workers;
     for (std::size_t t = 1; t < threads; ++t) workers.emplace_back(worker);
     worker();
   }
-  if (failure) {
+  if (failure) return *failure;
+  return OkStatus();
+}
+
+Status UploadMultipart(S3Client& client, const std::string& object,
+                       std::span<const std::byte> value, std::uint64_t part_size, int parallelism) {
+  STOWAGE_ASSIGN_OR_RETURN(auto upload, MultipartUpload::Start(client, object));
+  part_size = std::max(part_size, (value.size() + kMaxParts - 1) / kMaxParts);
+  std::size_t parts = std::max<std::size_t>(1, (value.size() + part_size - 1) / part_size);
+  Status uploaded = ForEachInParallel(parts, parallelism, [&](std::size_t i) {
+    std::size_t begin = i * part_size;
+    std::size_t length = std::min<std::size_t>(part_size, value.size() - begin);
+    return upload->UploadPart(static_cast<int>(i + 1), value.subspan(begin, length));
+  });
+  if (!uploaded) {
     upload->Abort();
-    return *failure;
+    return uploaded;
   }
   return upload->Complete();
 }

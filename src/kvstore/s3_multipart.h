@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,11 @@ class MultipartUpload {
   std::map<int, std::string> etags_;  // part number -> ETag
   bool finished_ = false;
 };
+
+// Runs task(0) .. task(n - 1) on up to `parallelism` threads; stops starting
+// tasks after the first failure, which it returns.
+Status ForEachInParallel(std::size_t n, int parallelism,
+                         const std::function<Status(std::size_t)>& task);
 
 // Writes `value` to `object` as a multipart upload of `part_size` parts
 // (larger when needed to stay within kMaxParts), up to `parallelism` at once;

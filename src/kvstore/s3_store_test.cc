@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "base/bytes.h"
+#include "kvstore/s3_test_fixture.h"
 #include "kvstore/s3_test_server.h"
 #include "stowage/s3.h"
 #include "testutil/testutil.h"
@@ -29,20 +30,9 @@ Bytes RandomBytes(std::size_t size, std::uint64_t seed) {
   return out;
 }
 
-class S3StoreTest : public ::testing::Test {
+class S3StoreTest : public s3_testing::SharedS3rverTest {
  protected:
-  static void SetUpTestSuite() { server_ = S3rver::Start(kBucket, &why_not_).release(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
-  void SetUp() override {
-    if (server_ == nullptr) {
-      if (s3_testing::S3rverRequired()) FAIL() << why_not_;
-      GTEST_SKIP() << why_not_;
-    }
-  }
+  static void SetUpTestSuite() { StartSharedServer(kBucket); }
 
   S3Options Options() const {
     return S3Options{.endpoint = server_->endpoint(),
@@ -69,12 +59,7 @@ class S3StoreTest : public ::testing::Test {
   }
 
   std::unique_ptr<s3_testing::FaultProxy> proxy_;
-  static S3rver* server_;
-  static std::string why_not_;
 };
-
-S3rver* S3StoreTest::server_ = nullptr;
-std::string S3StoreTest::why_not_;
 
 TEST_F(S3StoreTest, WriteReadOverwriteAndEmptyValue) {
   auto store = Open();
@@ -211,6 +196,7 @@ TEST_F(S3StoreTest, LargeValuesUseMultipartAndRoundTripExactly) {
 TEST_F(S3StoreTest, AppendWriterBuildsTheValueFromParts) {
   S3Options options = CountedOptions();
   options.part_size = 5 << 20;
+  options.multipart_threshold = 5 << 20;
   auto store = Open(options);
   ASSERT_OK_AND_ASSIGN(auto writer, store->OpenAppend("data/file"));
   Bytes expected;
@@ -246,9 +232,41 @@ TEST_F(S3StoreTest, AppendWriterBuildsTheValueFromParts) {
   EXPECT_FALSE(exists);
 }
 
+TEST_F(S3StoreTest, AppendWriterUnderTheThresholdSendsOnePut) {
+  S3Options options = CountedOptions();
+  options.part_size = 5 << 20;
+  options.multipart_threshold = 16 << 20;
+  auto store = Open(options);
+  ASSERT_OK_AND_ASSIGN(auto writer, store->OpenAppend("data/one"));
+  Bytes expected;
+  for (int i = 0; i < 3; ++i) {
+    Bytes blob = RandomBytes((4 << 20) + i, 20 + i);
+    ASSERT_OK(writer->Append(blob));
+    expected.insert(expected.end(), blob.begin(), blob.end());
+  }
+  EXPECT_EQ(proxy_->requests, 0);  // 12 MiB stays buffered: no upload started
+  ASSERT_OK(writer->Close());
+  EXPECT_EQ(proxy_->requests, 1);  // one PUT
+  ASSERT_OK_AND_ASSIGN(auto back, store->Read("data/one"));
+  EXPECT_TRUE(back == expected);
+  // Past the threshold the first part holds all that was buffered.
+  ASSERT_OK_AND_ASSIGN(writer, store->OpenAppend("data/two"));
+  expected.clear();
+  for (int i = 0; i < 5; ++i) {
+    Bytes blob = RandomBytes((4 << 20) + i, 30 + i);
+    ASSERT_OK(writer->Append(blob));
+    expected.insert(expected.end(), blob.begin(), blob.end());
+  }
+  EXPECT_EQ(proxy_->requests, 4);  // + create, the first part of 16 MiB
+  ASSERT_OK(writer->Close());
+  ASSERT_OK_AND_ASSIGN(back, store->Read("data/two"));
+  EXPECT_TRUE(back == expected);
+}
+
 TEST_F(S3StoreTest, ConcurrentAppendsOccupyDisjointRanges) {
   S3Options options = Options();
   options.part_size = 5 << 20;
+  options.multipart_threshold = 5 << 20;
   auto store = Open(options);
   ASSERT_OK_AND_ASSIGN(auto writer, store->OpenAppend("data/concurrent"));
   constexpr int kThreads = 6, kBlobs = 4;

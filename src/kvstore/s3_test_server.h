@@ -79,6 +79,14 @@ class S3rver {
     out_ = -1;
   }
 
+  // Starts the server again over the same data (after Kill: a restart
+  // after a crash); it may listen on another port. False with `why_not` set
+  // when it does not come up.
+  bool Restart(std::string* why_not) {
+    Kill();
+    return Spawn(script_, bucket_, why_not);
+  }
+
   int port() const { return port_; }
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
@@ -90,6 +98,8 @@ class S3rver {
   }
 
   bool Spawn(const std::filesystem::path& script, const std::string& bucket, std::string* why_not) {
+    script_ = script;
+    bucket_ = bucket;
     int fds[2];
     if (pipe(fds) != 0) return *why_not = "pipe failed", false;
     if (dir_.empty()) return *why_not = "mkdtemp failed", false;
@@ -132,6 +142,8 @@ class S3rver {
     return false;
   }
 
+  std::filesystem::path script_;
+  std::string bucket_;
   std::filesystem::path dir_;  // s3rver's data, removed on destruction
   pid_t pid_ = -1;
   int out_ = -1;
@@ -175,6 +187,13 @@ class FaultProxy {
   std::atomic<int> delay_ms{0};
   std::atomic<int> requests{0};
   std::atomic<int> failed{0};
+
+  // Every request forwarded, in order of events: "> METHOD target" when it
+  // arrived, "< METHOD target" when its answer had been passed back.
+  std::vector<std::string> Log() const {
+    std::lock_guard lock(mutex_);
+    return log_;
+  }
 
  private:
   static int Connect(int port) {
@@ -265,22 +284,34 @@ class FaultProxy {
                     std::to_string(body.size()) + "\r\n\r\n" + body);
         continue;
       }
-      Forward(fd, request);
+      std::string line = request.substr(0, request.find(" HTTP/"));
+      AddToLog("> " + line);
+      std::string response = Forward(request);
+      AddToLog("< " + line);  // before the client can see the answer
+      SendAll(fd, response);
       return;  // upstream closed: so does this connection
     }
   }
 
-  void Forward(int fd, std::string request) {
+  void AddToLog(std::string entry) {
+    std::lock_guard lock(mutex_);
+    log_.push_back(std::move(entry));
+  }
+
+  // The upstream server's whole answer to `request` (what arrived before
+  // it closed the connection).
+  std::string Forward(std::string request) {
+    std::string response;
     int upstream = Connect(upstream_port_);
-    if (upstream < 0) return;
+    if (upstream < 0) return response;
     request.insert(request.find("\r\n") + 2, "Connection: close\r\n");
     if (SendAll(upstream, request)) {
       char buffer[65536];
-      for (ssize_t n; (n = recv(upstream, buffer, sizeof buffer, 0)) > 0;) {
-        if (!SendAll(fd, std::string_view(buffer, n))) break;
-      }
+      for (ssize_t n; (n = recv(upstream, buffer, sizeof buffer, 0)) > 0;)
+        response.append(buffer, n);
     }
     close(upstream);
+    return response;
   }
 
   int upstream_port_;
@@ -288,9 +319,10 @@ class FaultProxy {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread acceptor_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::set<int> open_;
   std::vector<std::thread> threads_;
+  std::vector<std::string> log_;
 };
 
 }  // namespace stowage::kvstore::s3_testing

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -37,7 +38,50 @@ class BufferedAppendWriter final : public AppendWriter {
   Bytes buffer_;
 };
 
+// `dir` as a key prefix: "" or "dir/".
+std::string FolderPrefix(std::string_view dir) {
+  return dir.empty() ? std::string() : std::string(dir) + "/";
+}
+
 }  // namespace
+
+Result<std::vector<std::string>> Store::ListChildren(std::string_view dir) const {
+  std::string prefix = FolderPrefix(dir);
+  STOWAGE_ASSIGN_OR_RETURN(auto keys, List(prefix));
+  std::vector<std::string> names;
+  for (const std::string& key : keys) {
+    std::string_view rest = std::string_view(key).substr(prefix.size());
+    std::size_t slash = rest.find('/');
+    std::string name(slash == std::string_view::npos ? rest : rest.substr(0, slash + 1));
+    if (name.empty() || name == "/") continue;
+    names.push_back(std::move(name));
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+Status Store::DeleteAll(std::string_view dir) {
+  STOWAGE_ASSIGN_OR_RETURN(auto keys, List(FolderPrefix(dir)));
+  for (const std::string& key : keys) STOWAGE_RETURN_IF_ERROR(Delete(key));
+  return OkStatus();
+}
+
+Result<std::uint64_t> Store::Size(std::string_view key) const {
+  STOWAGE_ASSIGN_OR_RETURN(auto value, Read(key));
+  return value.size();
+}
+
+Result<std::uint64_t> Store::BytesUnder(std::string_view dir, std::uint64_t* values) const {
+  STOWAGE_ASSIGN_OR_RETURN(auto keys, List(FolderPrefix(dir)));
+  std::uint64_t bytes = 0;
+  for (const std::string& key : keys) {
+    STOWAGE_ASSIGN_OR_RETURN(std::uint64_t size, Size(key));
+    bytes += size;
+  }
+  if (values) *values = keys.size();
+  return bytes;
+}
 
 Status Store::ReadInto(std::string_view key, std::span<std::byte> out) const {
   STOWAGE_ASSIGN_OR_RETURN(auto value, Read(key, ReadOptions{out.size()}));

@@ -26,16 +26,19 @@ if not (EXAMPLE and os.path.isfile(EXAMPLE) and STOWAGE and MPIRUN):
     sys.exit(77)
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import s3rver_util  # noqa: E402
+
 SHAPE = (1000, 300)
 SPLITS = ["0", "1", "0,1", "none"]  # rows, columns, blocks, replicated
 ENV = dict(os.environ, OMPI_MCA_btl_vader_single_copy_mechanism="none")
 
 
-def mpirun(ranks, *args, timeout=120, shape=SHAPE):
+def mpirun(ranks, *args, timeout=120, shape=SHAPE, env=None):
     command = [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", str(ranks), EXAMPLE]
     command += [str(a) for a in args] + ["--shape", ",".join(map(str, shape))]
     return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          env=ENV, timeout=timeout, text=True)
+                          env=dict(ENV, **(env or {})), timeout=timeout, text=True)
 
 
 class MpiCheckpointTest(unittest.TestCase):
@@ -55,9 +58,9 @@ class MpiCheckpointTest(unittest.TestCase):
         result = mpirun(ranks, "restore", directory, "--split", split, *flags)
         self.assertEqual(result.returncode, 0, "%d ranks, split %s: %s" % (ranks, split, result.stdout))
 
-    def export_whole(self, directory):
+    def export_whole(self, directory, env=None):
         out = os.path.join(self.tmp, "whole.npy")
-        result = subprocess.run([STOWAGE, "export", directory, "-o", out, "-q"],
+        result = subprocess.run([STOWAGE, "export", directory, "-o", out, "-q"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
         self.assertEqual(result.returncode, 0, result.stderr.decode())
         array = np.load(out)
@@ -154,6 +157,30 @@ class MpiCheckpointTest(unittest.TestCase):
         # The leftover temporary directory is removed by the next save.
         self.save(2, "ckpt")
         self.assertFalse(os.path.exists(directory + ".orbax-checkpoint-tmp"))
+
+
+    def test_ranks_save_to_and_restore_from_an_s3_bucket(self):
+        server = s3rver_util.start("mpi")
+        self.addCleanup(server.stop)
+        aws = {k: v for k, v in server.env.items() if k.startswith("AWS_")}
+        for name, ranks, flags, split, restore_ranks, restore_split in [
+                ("ocdbt", 4, ["--ocdbt"], "0", 3, "0,1"),
+                ("zarr", 3, [], "1", 4, "none")]:
+            url = "s3://mpi/" + name
+            result = mpirun(ranks, "save", url, "--split", split, *flags, env=aws)
+            self.assertEqual(result.returncode, 0, result.stdout)
+            self.assertIn("commit_success.txt", server.keys(name))
+            result = mpirun(restore_ranks, "restore", url, "--split", restore_split, env=aws)
+            self.assertEqual(result.returncode, 0, result.stdout)
+            self.export_whole(url, env=server.env)  # one process, no MPI
+        # A rank that fails: nothing at the new prefix is committed, nothing restores.
+        result = mpirun(3, "save", "s3://mpi/failed", "--split", "0", "--fail-rank", "1",
+                        "--timeout-ms", "20000", env=aws)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertNotIn("commit_success.txt", server.keys("failed"))
+        result = mpirun(2, "restore", "s3://mpi/failed", "--split", "0", env=aws)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("commit_success.txt", server.keys("ocdbt"))  # the others are untouched
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 
 namespace stowage::testing {
 namespace {
@@ -93,6 +94,18 @@ std::vector<std::shared_ptr<Coordinator>> ThreadCoordinators(int count) {
     coordinators.push_back(std::make_shared<ThreadCoordinator>(group, i));
   }
   return coordinators;
+}
+
+std::vector<Status> OnEveryProcess(
+    int count, const std::function<Status(int, std::shared_ptr<Coordinator>)>& body) {
+  auto coordinators = ThreadCoordinators(count);
+  std::vector<Status> outcomes(count, OkStatus());
+  std::vector<std::thread> threads;
+  for (int p = 0; p < count; ++p) {
+    threads.emplace_back([&, p] { outcomes[p] = body(p, coordinators[p]); });
+  }
+  for (auto& thread : threads) thread.join();
+  return outcomes;
 }
 
 }  // namespace stowage::testing

@@ -3,10 +3,12 @@
 // saves run (and run under ThreadSanitizer and fault injection) without MPI.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "stowage/coordinator.h"
+#include "stowage/error.h"
 
 namespace stowage::testing {
 
@@ -15,5 +17,10 @@ namespace stowage::testing {
 // name must match, else kInternal) on every other coordinator, or returns
 // kDeadlineExceeded after the timeout.
 std::vector<std::shared_ptr<Coordinator>> ThreadCoordinators(int count);
+
+// Runs `body(p, coordinator)` for p in [0, count) on one thread each, over
+// ThreadCoordinators(count); returns their outcomes by process.
+std::vector<Status> OnEveryProcess(
+    int count, const std::function<Status(int, std::shared_ptr<Coordinator>)>& body);
 
 }  // namespace stowage::testing
