@@ -162,9 +162,8 @@ Result<SavePlan> AgreeOnPlan(ManagerState& s, SavePlan local) {
   if (s.alone()) return local;
   std::string encoded;
   if (s.primary()) {
-    encoded = ojson{{"info", ojson::parse(checkpoint::EncodeStepInfos({local.info}))},
-                    {"delete", local.to_delete}}
-                  .dump();
+    encoded =
+        ojson{{"info", checkpoint::StepInfoToJson(local.info)}, {"delete", local.to_delete}}.dump();
   }
   STOWAGE_ASSIGN_OR_RETURN(std::string shared,
                            s.coordinator().Broadcast("manager save plan", std::move(encoded),
@@ -173,10 +172,9 @@ Result<SavePlan> AgreeOnPlan(ManagerState& s, SavePlan local) {
   if (plan.is_discarded() || !plan.contains("info") || !plan.contains("delete")) {
     return DataLossError("malformed save plan from the primary process");
   }
-  STOWAGE_ASSIGN_OR_RETURN(auto infos, checkpoint::DecodeStepInfos(plan["info"].dump()));
-  if (infos.size() != 1) return DataLossError("malformed save plan from the primary process");
+  STOWAGE_ASSIGN_OR_RETURN(StepInfo info, checkpoint::StepInfoFromJson(plan["info"]));
   try {
-    return SavePlan{infos.front(), plan["delete"].get<std::vector<std::int64_t>>()};
+    return SavePlan{std::move(info), plan["delete"].get<std::vector<std::int64_t>>()};
   } catch (const nlohmann::json::exception&) {
     return DataLossError("malformed save plan from the primary process");
   }
@@ -237,12 +235,7 @@ std::vector<std::int64_t> DeleteDroppedSteps(const ManagerState& s, const SavePl
 
 // The step's time is its commit time, as a listing of the root reads it.
 void UseCommitTime(const ManagerState& s, StepInfo& info) {
-  auto metadata = checkpoint::ReadCheckpointMetadata(s.StepPath(info.step));
-  if (metadata.has_value() && metadata->commit_timestamp_nsecs) {
-    info.time = std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::nanoseconds(*metadata->commit_timestamp_nsecs)));
-  }
+  if (auto time = checkpoint::RecordedCommitTime(s.StepPath(info.step))) info.time = *time;
 }
 
 // On the finalizer thread: records the outcome of the commit and, if it

@@ -42,7 +42,7 @@ Result<Clock::time_point> CommitTime(const fs::path& step_dir) {
   if (has_metadata) {
     STOWAGE_ASSIGN_OR_RETURN(CheckpointMetadata metadata, ReadCheckpointMetadata(step_dir));
     if (metadata.commit_timestamp_nsecs) return FromNanos(*metadata.commit_timestamp_nsecs);
-  }
+  }  // (an unreadable file is an error here, unlike in RecordedCommitTime)
   if (kvstore::IsObjectStoreUrl(step_dir)) return Clock::time_point();
   std::error_code ec;
   auto mtime = fs::last_write_time(step_dir, ec);
@@ -133,30 +133,44 @@ Result<ojson> ReadRootCustomMetadata(const fs::path& root) {
   return metadata->value("custom_metadata", ojson());
 }
 
+std::optional<Clock::time_point> RecordedCommitTime(const fs::path& step_dir) {
+  auto metadata = ReadCheckpointMetadata(step_dir);
+  if (!metadata.has_value() || !metadata->commit_timestamp_nsecs) return std::nullopt;
+  return FromNanos(*metadata->commit_timestamp_nsecs);
+}
+
+ojson StepInfoToJson(const StepInfo& info) {
+  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(info.time.time_since_epoch());
+  return {{"step", info.step},
+          {"time_ns", nanos.count()},
+          {"metrics", info.metrics ? *info.metrics : ojson()},
+          {"has_metrics", info.metrics.has_value()}};
+}
+
+Result<StepInfo> StepInfoFromJson(const ojson& json) {
+  try {
+    StepInfo info{.step = json.at("step").get<std::int64_t>(),
+                  .time = FromNanos(json.at("time_ns").get<std::int64_t>())};
+    if (json.at("has_metrics").get<bool>()) info.metrics = json.at("metrics");
+    return info;
+  } catch (const nlohmann::json::exception& e) {
+    return DataLossError(std::string("malformed step info from the primary process: ") + e.what());
+  }
+}
+
 std::string EncodeStepInfos(const std::vector<StepInfo>& infos) {
   ojson list = ojson::array();
-  for (const auto& info : infos) {
-    auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(info.time.time_since_epoch());
-    list.push_back({{"step", info.step},
-                    {"time_ns", nanos.count()},
-                    {"metrics", info.metrics ? *info.metrics : ojson()},
-                    {"has_metrics", info.metrics.has_value()}});
-  }
+  for (const auto& info : infos) list.push_back(StepInfoToJson(info));
   return list.dump();
 }
 
 Result<std::vector<StepInfo>> DecodeStepInfos(std::string_view text) {
   STOWAGE_ASSIGN_OR_RETURN(ojson list, ParseStoredJson<ojson>(text, "the primary's step list"));
+  if (!list.is_array()) return DataLossError("malformed step list from the primary process");
   std::vector<StepInfo> infos;
-  try {
-    for (const auto& entry : list) {
-      StepInfo info{.step = entry.at("step").get<std::int64_t>(),
-                    .time = FromNanos(entry.at("time_ns").get<std::int64_t>())};
-      if (entry.at("has_metrics").get<bool>()) info.metrics = entry.at("metrics");
-      infos.push_back(std::move(info));
-    }
-  } catch (const nlohmann::json::exception& e) {
-    return DataLossError(std::string("malformed step list from the primary process: ") + e.what());
+  for (const auto& entry : list) {
+    STOWAGE_ASSIGN_OR_RETURN(StepInfo info, StepInfoFromJson(entry));
+    infos.push_back(std::move(info));
   }
   return infos;
 }

@@ -3,7 +3,9 @@
 // deleting a step, the root metadata file.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,8 +31,9 @@ Result<std::optional<nlohmann::ordered_json>> ReadStepMetrics(
 // `<step name>.orbax-checkpoint-tmp*`.
 Status RemoveStepTemporaries(const std::filesystem::path& root, const StepNameFormat& names);
 
-// Deletes a step folder: renames it to a temporary name first, so that a
-// crash never leaves a partly deleted step that looks committed.
+// Deletes a step folder: renames it to a temporary name first (on an object
+// store: deletes its commit_success.txt first), so that a crash never leaves
+// a partly deleted step that looks committed.
 Status DeleteStepFolder(const std::filesystem::path& step_dir);
 
 // Writes `_ROOT_METADATA` with `custom_metadata` unless it exists.
@@ -41,7 +44,17 @@ Status WriteRootMetadataOnce(const std::filesystem::path& root,
 // Errors: kDataLoss (malformed), kIo.
 Result<nlohmann::ordered_json> ReadRootCustomMetadata(const std::filesystem::path& root);
 
-// Infos as JSON and back, to share them between processes.
+// The commit time `_CHECKPOINT_METADATA` of `step_dir` records, if it is
+// readable and has one.
+std::optional<std::chrono::system_clock::time_point> RecordedCommitTime(
+    const std::filesystem::path& step_dir);
+
+// An info as JSON and back, to share it between processes. Errors of
+// StepInfoFromJson: kDataLoss (malformed).
+nlohmann::ordered_json StepInfoToJson(const StepInfo& info);
+Result<StepInfo> StepInfoFromJson(const nlohmann::ordered_json& json);
+
+// Infos as JSON text and back.
 std::string EncodeStepInfos(const std::vector<StepInfo>& infos);
 Result<std::vector<StepInfo>> DecodeStepInfos(std::string_view text);
 
