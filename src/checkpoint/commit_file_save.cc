@@ -49,15 +49,14 @@ Status CheckCommitFile(const fs::path& dir) {
   STOWAGE_ASSIGN_OR_RETURN(auto store, kvstore::OpenDirectory(dir));
   STOWAGE_ASSIGN_OR_RETURN(bool committed, store->Exists(kCommitSuccessFile));
   if (committed) return OkStatus();
+  STOWAGE_ASSIGN_OR_RETURN(bool exists, kvstore::DirectoryExists(dir));
+  if (!exists) return NotFoundError("checkpoint at " + dir.string() + " not found");
   // An item of a committed composite checkpoint (a manager step's `default`).
   if (dir.has_parent_path() && kvstore::IsObjectStoreUrl(dir.parent_path())) {
     STOWAGE_ASSIGN_OR_RETURN(auto parent, kvstore::OpenDirectory(dir.parent_path()));
     STOWAGE_ASSIGN_OR_RETURN(bool parent_committed, parent->Exists(kCommitSuccessFile));
-    STOWAGE_ASSIGN_OR_RETURN(bool exists, kvstore::DirectoryExists(dir));
-    if (parent_committed && exists) return OkStatus();
+    if (parent_committed) return OkStatus();
   }
-  STOWAGE_ASSIGN_OR_RETURN(bool exists, kvstore::DirectoryExists(dir));
-  if (!exists) return NotFoundError("checkpoint at " + dir.string() + " not found");
   return InvalidArgumentError("found incomplete checkpoint at " + dir.string() + " (no " +
                               std::string(kCommitSuccessFile) + ")");
 }

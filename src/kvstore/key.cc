@@ -22,4 +22,8 @@ Status ValidateKey(std::string_view key) {
   return OkStatus();
 }
 
+std::string FolderPrefix(std::string_view dir) {
+  return dir.empty() ? std::string() : std::string(dir) + "/";
+}
+
 }  // namespace stowage::kvstore

@@ -118,7 +118,7 @@ class S3Store final : public Store {
   }
 
   Result<std::vector<std::string>> ListChildren(std::string_view dir) const override {
-    std::string prefix = dir.empty() ? std::string() : std::string(dir) + "/";
+    std::string prefix = FolderPrefix(dir);
     std::string full_prefix = Object(prefix);
     std::vector<std::string> names;
     auto add = [&](std::string_view object) {
@@ -143,7 +143,7 @@ class S3Store final : public Store {
   }
 
   Result<std::uint64_t> BytesUnder(std::string_view dir, std::uint64_t* values) const override {
-    std::string prefix = dir.empty() ? std::string() : std::string(dir) + "/";
+    std::string prefix = FolderPrefix(dir);
     std::uint64_t bytes = 0, count = 0;
     STOWAGE_RETURN_IF_ERROR(ListPages(prefix, "", [&](std::string_view xml) {
       for (const std::string& size : s3::XmlElements(xml, "Size")) {
@@ -156,7 +156,7 @@ class S3Store final : public Store {
   }
 
   Status DeleteAll(std::string_view dir) override {
-    STOWAGE_ASSIGN_OR_RETURN(auto keys, List(dir.empty() ? std::string() : std::string(dir) + "/"));
+    STOWAGE_ASSIGN_OR_RETURN(auto keys, List(FolderPrefix(dir)));
     return s3::ForEachInParallel(keys.size(), parallelism_,
                                  [&](std::size_t i) { return Delete(keys[i]); });
   }

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <string>
 
+#include "kvstore/key.h"
 #include "stowage/kvstore.h"
 
 namespace stowage::kvstore {
@@ -37,11 +38,6 @@ class BufferedAppendWriter final : public AppendWriter {
   mutable std::mutex mutex_;
   Bytes buffer_;
 };
-
-// `dir` as a key prefix: "" or "dir/".
-std::string FolderPrefix(std::string_view dir) {
-  return dir.empty() ? std::string() : std::string(dir) + "/";
-}
 
 }  // namespace
 
